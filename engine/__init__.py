@@ -1,0 +1,1 @@
+"""Transfer Lab engine: datasets, zero-shot ImageNet baseline, fine-tuning, evaluation, runs."""

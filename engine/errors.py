@@ -1,0 +1,49 @@
+"""Exception types the engine raises; each message tells the user what to do next."""
+
+
+class TransferLabError(Exception):
+    """Base class: anything a page shows with st.error and the CLI prints as one line."""
+
+
+class SettingsError(TransferLabError):
+    """An environment setting has a value the engine cannot use."""
+
+
+class ImageError(TransferLabError):
+    """One image cannot be read (corrupt, not an image, too many pixels, ...)."""
+
+
+class DatasetError(TransferLabError):
+    """A dataset folder or split file cannot be used (too few classes, bad CSV, ...)."""
+
+
+class ArchiveError(DatasetError):
+    """An uploaded .zip is unsafe or not a dataset (traversal, bomb, no class folders, ...)."""
+
+
+class PathNotAllowedError(TransferLabError):
+    """A user-typed path resolves outside the allowed data roots."""
+
+
+class ModelUnavailableError(TransferLabError):
+    """A model or labels file cannot be loaded; the message names the setting that fixes it."""
+
+
+class ConfigError(TransferLabError):
+    """A training configuration value is out of range."""
+
+
+class RunNotFoundError(TransferLabError):
+    """No finished run with that id exists in the run store."""
+
+
+class RunStoreError(TransferLabError):
+    """The run store cannot be written (read-only folder, disk full, ...)."""
+
+
+class JobBusyError(TransferLabError):
+    """A training job is already running; only one runs at a time."""
+
+
+class TrainingCancelled(TransferLabError):
+    """Training stopped because the user cancelled it."""
