@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
+import struct
+from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
 
@@ -14,6 +18,23 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".
 DEFAULT_MAX_PIXELS = 50_000_000
 
 ImageSource = str | Path | bytes | BinaryIO
+
+_SNIFF_BYTES = 512
+_WIDE_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_WHITE = (255, 255, 255, 255)
+# What Pillow raises while decoding broken data (its plugins use all of these).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+_CORRUPT_HINT = "Re-export or re-download the photo, or remove it from the folder."
+_NOT_IMAGE_HINT = (
+    "Expected a photo (JPEG, PNG, BMP, GIF, WebP or TIFF); remove the file or replace it."
+)
+
+
+def printable(path: str | Path) -> str:
+    """Return the path as text that is safe to print, even when it is not valid UTF-8."""
+    # Undecodable bytes in Linux names come back as lone surrogates, which break
+    # printing, JSON and Streamlit; show them as U+FFFD instead.
+    return os.fsencode(path).decode("utf-8", errors="replace")
 
 
 def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -23,14 +44,164 @@ def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
         ImageError: empty, truncated, not an image, or more than max_pixels pixels; the
             message names the file (when known) and the reason in plain words.
     """
-    raise NotImplementedError
+    return _decode(source, max_pixels, draft_size=None)
 
 
 def load_array(source: ImageSource, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Return uint8 [size, size, 3]: open_image, then resize (bilinear, aspect squashed)."""
-    raise NotImplementedError
+    image = _decode(source, max_pixels, draft_size=size)
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
-def thumbnail(source: ImageSource, size: int = 192, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def thumbnail(
+    source: ImageSource, size: int = 192, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
     """Return a small RGB copy (longest side = size) for grids."""
-    raise NotImplementedError
+    image = _decode(source, max_pixels, draft_size=size)
+    scale = size / max(image.size)
+    new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(new_size, Image.Resampling.BILINEAR)
+
+
+def _decode(source: ImageSource, max_pixels: int, draft_size: int | None) -> Image.Image:
+    """Open, check the header size, decode, orient and convert one image to RGB."""
+    name = _source_name(source)
+    with ExitStack() as stack:
+        stream = _open_stream(source, name, stack)
+        head = stream.read(_SNIFF_BYTES)
+        if not head:
+            raise ImageError(f"{name}: empty file (0 bytes). {_CORRUPT_HINT}")
+        stream.seek(0)
+        image = _identify(stream, name, head, max_pixels)
+        if draft_size is not None:
+            # JPEG only: let libjpeg decode at 1/2, 1/4 or 1/8 scale; both sides stay
+            # >= draft_size, so the later resize never upsamples.
+            image.draft("RGB", (draft_size, draft_size))
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+        except _DECODE_ERRORS + (Image.DecompressionBombError,) as error:
+            raise _corrupt(name, error) from error
+        return _to_rgb(upright, name)
+
+
+def _source_name(source: ImageSource) -> str:
+    """The file name to show in messages ('image' for anonymous bytes)."""
+    if isinstance(source, (str, Path)):
+        return printable(Path(source).name)
+    file_name = getattr(source, "name", None)
+    return printable(Path(file_name).name) if isinstance(file_name, (str, Path)) else "image"
+
+
+def _open_stream(source: ImageSource, name: str, stack: ExitStack) -> BinaryIO:
+    """A seekable binary stream over the source; files we open are closed by the stack."""
+    if isinstance(source, (str, Path)):
+        try:
+            return stack.enter_context(open(source, "rb"))
+        except FileNotFoundError as error:
+            raise ImageError(f"{name}: file not found at {printable(source)}.") from error
+        except OSError as error:
+            raise ImageError(
+                f"{name}: cannot be opened ({error.strerror}). Check that it is a readable file."
+            ) from error
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if not source.seekable():
+        return io.BytesIO(source.read())
+    source.seek(0)
+    return source
+
+
+def _identify(stream: BinaryIO, name: str, head: bytes, max_pixels: int) -> ImageFile.ImageFile:
+    """Parse the header only and refuse images with more than max_pixels pixels."""
+    try:
+        image = Image.open(stream)
+    except Image.DecompressionBombError as error:
+        # Pillow's process-wide cap (PIL.Image.MAX_IMAGE_PIXELS, 2x = about 179 MP) fired
+        # before ours. It stays untouched on purpose: changing it per call is not thread-safe.
+        _refuse_pixels(name, _header_size(stream), max_pixels)
+        raise ImageError(
+            f"{name}: too many pixels for Pillow to decode safely ({error}). Downscale the photo."
+        ) from error
+    except UnidentifiedImageError as error:
+        kind = "looks like HTML/text" if _looks_like_text(head) else "unknown or unsupported format"
+        raise ImageError(f"{name}: not an image ({kind}). {_NOT_IMAGE_HINT}") from error
+    except _DECODE_ERRORS as error:
+        raise _corrupt(name, error) from error
+    _refuse_pixels(name, image.size, max_pixels)
+    return image
+
+
+def _refuse_pixels(name: str, size: tuple[int, int] | None, max_pixels: int) -> None:
+    """Raise ImageError when width * height is over max_pixels (no-op for unknown sizes)."""
+    if size is None or size[0] * size[1] <= max_pixels:
+        return
+    width, height = size
+    raise ImageError(
+        f"{name} is {width}x{height} = {_megapixels(width * height)} megapixels; the limit "
+        f"is {_megapixels(max_pixels)} megapixels (TLAB_MAX_IMAGE_PIXELS). Downscale the "
+        "photo or raise the limit."
+    )
+
+
+def _header_size(stream: BinaryIO) -> tuple[int, int] | None:
+    """Width and height from the header via Pillow's plugin registry, skipping its pixel cap."""
+    # Only used to word the error message; the image itself is never decoded here.
+    Image.init()
+    stream.seek(0)
+    prefix = stream.read(16)
+    for image_format in Image.ID:
+        factory, accept = Image.OPEN[image_format]
+        accepted = accept(prefix) if accept else True
+        if accepted and not isinstance(accepted, str):
+            stream.seek(0)
+            try:
+                return factory(stream, "").size
+            except Exception:  # any parse failure just means "size unknown"
+                return None
+    return None
+
+
+def _corrupt(name: str, error: Exception) -> ImageError:
+    """The error for data Pillow could not parse or decode."""
+    return ImageError(f"{name}: truncated or corrupt image ({error}). {_CORRUPT_HINT}")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """True when the first bytes are printable text (HTML error pages saved as .jpg, ...)."""
+    text_controls = b"\t\n\r\f"
+    return all(byte >= 32 or byte in text_controls for byte in head)
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{round(pixels / 1e6, 2):g}"  # 900, 12.35, 0.02
+
+
+def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    try:
+        if image.mode in _WIDE_GRAY_MODES:
+            return _wide_gray_to_rgb(image)
+        if image.has_transparency_data:
+            background = Image.new("RGBA", image.size, _WHITE)
+            return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
+    except ValueError as error:
+        raise ImageError(
+            f"{name}: unsupported colour mode {image.mode} ({error}). "
+            "Save it as an RGB JPEG or PNG."
+        ) from error
+
+
+def _wide_gray_to_rgb(image: Image.Image) -> Image.Image:
+    """Scale 16-bit, 32-bit integer or float grayscale to 0..255 (Pillow's convert clips)."""
+    values = np.asarray(image).astype(np.float64)
+    low, high = float(values.min()), float(values.max())
+    if image.mode.startswith("I;16") or (image.mode == "I" and low >= 0 and high <= 65535):
+        scaled = values / 257.0  # full 16-bit range: 65535 -> 255, 32768 -> 128
+    elif image.mode == "F" and low >= 0 and high <= 1:
+        scaled = values * 255.0
+    else:  # unknown range: stretch what is there
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([gray] * 3, axis=-1))
