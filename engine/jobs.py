@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from engine.errors import JobBusyError, TrainingCancelled, TransferLabError
+from engine.experiment import run_experiment
+from engine.runs import RunInfo
 from engine.settings import Settings
-from engine.training import TrainConfig
+from engine.training import ProgressEvent, TrainConfig
+from engine.zero_shot import ZeroShotClassifier
+
+FAILED_PREFIX = "Training failed: "
+
+logger = logging.getLogger(__name__)
+
+Runner = Callable[..., RunInfo]  # called like engine.experiment.run_experiment
 
 
 @dataclass(frozen=True)
@@ -23,6 +40,8 @@ class JobSnapshot:
     batch: int = 0
     num_batches: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    # Per epoch over all stages, shaped like a saved run's history: metric lists plus 'stage'
+    # (the stage name of each epoch), so live and saved curves draw the same way.
     history: dict[str, list[float]] = field(default_factory=dict)
     eta_seconds: float | None = None
     elapsed_seconds: float = 0.0
@@ -31,14 +50,48 @@ class JobSnapshot:
 
     def summary(self) -> str:
         """One line for the sidebar, e.g. 'Training: head epoch 3/30, batch 5/23, ETA 12 s'."""
-        raise NotImplementedError
+        if self.state == "idle":
+            return "No training yet"
+        if self.state == "done":
+            return f"Training done: run {self.run_id}" if self.run_id else "Training done"
+        if self.state == "cancelled":
+            return "Training cancelled"
+        if self.state == "failed":
+            # Unexpected errors already carry the prefix; user errors read better with it.
+            return (
+                self.message
+                if self.message.startswith(FAILED_PREFIX)
+                else FAILED_PREFIX + self.message
+            )
+        parts = [self.stage or "starting"]
+        if self.num_epochs:
+            parts.append(f"epoch {self.epoch}/{self.num_epochs}")
+        text = f"Training: {' '.join(parts)}"
+        if self.num_batches:
+            text += f", batch {self.batch}/{self.num_batches}"
+        if self.eta_seconds is not None:
+            text += f", ETA {format_seconds(self.eta_seconds)}"
+        return f"{text} ({self.message})" if self.message else text
+
+
+def format_seconds(seconds: float) -> str:
+    """'12 s' or '3 min 05 s' (durations a person reads at a glance)."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class JobManager:
     """Runs engine.experiment.run_experiment in a daemon thread; thread-safe."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, runner: Runner = run_experiment) -> None:
         self.settings = settings
+        self._runner = runner
+        self._lock = threading.Lock()
+        self._record = _as_record(JobSnapshot(state="idle"))  # JobSnapshot fields; under _lock
+        self._started = 0.0  # time.monotonic() at start
+        self._started_text = ""
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(
         self,
@@ -46,18 +99,117 @@ class JobManager:
         config: TrainConfig,
         split_file: str | Path | None = None,
         mapping: dict[str, list[int]] | None = None,
+        *,
+        zero_shot: Callable[[], ZeroShotClassifier] | None = None,
     ) -> str:
-        """Start a training and return its job id at once. Raises JobBusyError while one runs."""
-        raise NotImplementedError
+        """Start a training and return its job id at once. Raises JobBusyError while one runs.
+
+        zero_shot: optional loader of the zero-shot model (e.g. a cached one), passed to the runner.
+        """
+        with self._lock:
+            if self._record["state"] == "running":
+                raise JobBusyError(
+                    f"A training is already running (started {self._started_text}); "
+                    "wait for it or cancel it."
+                )
+            job_id = uuid.uuid4().hex[:8]
+            self._record = _as_record(JobSnapshot(state="running", job_id=job_id))
+            self._started = time.monotonic()
+            self._started_text = time.strftime("%H:%M:%S")
+            self._cancel = threading.Event()
+            kwargs = {
+                "split_file": split_file,
+                "mapping": mapping,
+                "zero_shot": zero_shot,
+                "on_event": self._on_event,
+                "cancel": self._cancel,
+            }
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(data_dir, config, kwargs),
+                name=f"training-{job_id}",
+                daemon=True,
+            )
+            self._thread.start()
+        return job_id
 
     def snapshot(self) -> JobSnapshot:
         """Current progress (state 'idle' before the first job)."""
-        raise NotImplementedError
+        with self._lock:
+            record = self._record
+            elapsed = record["elapsed_seconds"]
+            if record["state"] == "running":
+                elapsed = time.monotonic() - self._started
+            # Copies, so a reader never sees the job thread change them.
+            return JobSnapshot(
+                **{
+                    **record,
+                    "metrics": dict(record["metrics"]),
+                    "history": {name: list(values) for name, values in record["history"].items()},
+                    "elapsed_seconds": elapsed,
+                }
+            )
 
     def cancel(self) -> None:
         """Ask the running job to stop; it stops at the next batch."""
-        raise NotImplementedError
+        with self._lock:
+            if self._record["state"] == "running":
+                self._cancel.set()
+                self._record["message"] = "cancelling"
 
     def wait(self, timeout: float | None = None) -> JobSnapshot:
         """Block until the current job ends (or timeout) and return the snapshot."""
-        raise NotImplementedError
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.snapshot()
+
+    def _on_event(self, event: ProgressEvent) -> None:
+        with self._lock:
+            record = self._record
+            record.update(
+                stage=event.stage,
+                stage_index=event.stage_index,
+                num_stages=event.num_stages,
+                epoch=event.epoch,
+                num_epochs=event.num_epochs,
+                batch=event.batch,
+                num_batches=event.num_batches,
+                eta_seconds=event.eta_seconds,
+            )
+            if event.metrics:  # stage events carry none; keep the last figures on show
+                record["metrics"] = dict(event.metrics)
+            if event.kind == "epoch_end":
+                history = record["history"]
+                for name, value in event.metrics.items():
+                    history.setdefault(name, []).append(value)
+                history.setdefault("stage", []).append(event.stage)
+
+    def _run(self, data_dir: str | Path, config: TrainConfig, kwargs: dict) -> None:
+        """Thread body: run the experiment and record how it ended (never raises)."""
+        run_id, state, message = "", "failed", ""
+        try:
+            info = self._runner(data_dir, config, self.settings, **kwargs)
+            run_id, state = info.run_id, "done"
+            if info.test_accuracy is not None:
+                message = f"Test accuracy {info.test_accuracy:.1%}"
+        except TrainingCancelled as exc:
+            state, message = "cancelled", str(exc)
+        except TransferLabError as exc:
+            message = str(exc)
+        except Exception as exc:
+            logger.exception("Training job crashed")
+            message = f"{FAILED_PREFIX}{type(exc).__name__}: {exc}"
+        with self._lock:
+            self._record.update(
+                state=state,
+                run_id=run_id,
+                message=message,
+                eta_seconds=None,
+                elapsed_seconds=time.monotonic() - self._started,
+            )
+
+
+def _as_record(snapshot: JobSnapshot) -> dict[str, Any]:
+    """A mutable progress record holding a snapshot's fields (deep copy)."""
+    return dataclasses.asdict(snapshot)
