@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from engine.errors import SettingsError
 
@@ -23,8 +23,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     try:
         value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}.")
+    except ValueError as error:
+        raise SettingsError(
+            f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}."
+        ) from error
     if value <= 0:
         raise SettingsError(f"{name}={raw!r} must be positive; unset it or give e.g. {default}.")
     return value
