@@ -23,7 +23,7 @@ from engine.errors import (
 )
 from engine.evaluation import evaluate
 from engine.experiment import make_split, run_experiment
-from engine.images import load_array
+from engine.images import load_array, printable
 from engine.jobs import format_seconds
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     if text:
-        print(text)
+        # Paths that are not valid UTF-8 (a run's dataset, an image argument) hold lone
+        # surrogates, which a strict UTF-8 stdout (macOS, en_US.UTF-8) refuses with a traceback.
+        print(printable(text))
     return code
 
 

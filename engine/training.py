@@ -172,6 +172,9 @@ class FineTunedClassifier:
                 f"Expected a batch of RGB images shaped [N, height, width, 3]; got shape "
                 f"{images.shape}. Stack decoded RGB images into one array."
             )
+        if len(images) == 0:
+            # Some graphs (BatchNormalization on a fixed shape) reject an empty batch.
+            return np.zeros((0, len(self.class_names)), np.float32)
         batch = tf.cast(tf.convert_to_tensor(images), tf.float32)
         if images.shape[1:3] != (self.input_size, self.input_size):
             batch = tf.image.resize(batch, (self.input_size, self.input_size))
