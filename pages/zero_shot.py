@@ -1,0 +1,62 @@
+"""Zero-shot: what the ImageNet MobileNetV2 says about the test photos, and the class mapping."""
+
+import streamlit as st
+
+from engine.zero_shot import auto_mapping
+from ui import state
+from ui.errors import guard
+from ui.image_grid import Card, mark, paginate, render_grid
+from ui.mapping import mapping_editor
+from ui.setup import page_setup, require_dataset
+from ui.tables import percent
+
+PER_PAGE = 12
+TOP_K = 3
+
+settings = page_setup("Zero-shot ImageNet baseline")
+data_dir, split_file = require_dataset()
+with guard():
+    classifier = state.load_zero_shot(settings)
+    dataset = state.scan(data_dir, settings)
+    split = state.dataset_split(dataset, split_file)
+test, class_names = split.test, split.class_names
+
+st.subheader("Which ImageNet labels count as each class")
+st.caption(
+    "Chosen automatically from the class names; edit a row if it is wrong. Trainings on this "
+    "dataset use your mapping for their zero-shot baseline."
+)
+automatic = auto_mapping(class_names, classifier.class_names)
+mapping = mapping_editor(
+    class_names, classifier.class_names, state.user_mapping(data_dir) or automatic, "zero_shot_map"
+)
+state.save_user_mapping(data_dir, None if mapping == automatic else mapping)
+
+with guard():
+    report = state.zero_shot_report(settings, test, class_names, mapping)
+left, right = st.columns(2)
+left.metric("Zero-shot accuracy on the test photos", percent(report.accuracy), border=True)
+right.metric("Test photos", len(test), border=True)
+if report.unmapped_classes:
+    st.warning(
+        "No ImageNet label is mapped to: "
+        + ", ".join(report.unmapped_classes)
+        + ". Their photos always count as wrong; add labels in the table above."
+    )
+
+st.subheader("Test photos: ImageNet top guesses")
+indices = paginate(range(len(test)), PER_PAGE, key="zero_shot_page")
+paths = tuple(str(test.paths[i]) for i in indices)
+with guard():
+    guesses = state.zero_shot_top_k(settings, paths, TOP_K)
+cards = []
+for index, path, pairs in zip(indices, paths, guesses, strict=True):
+    correct = report.predicted[index] == test.labels[index]
+    (label, prob), *others = pairs
+    lines = [
+        mark(f"{label} ({prob:.0%})", correct),
+        f"true: **{class_names[test.labels[index]]}**",
+        "also: " + ", ".join(f"{other} {p:.0%}" for other, p in others),
+    ]
+    cards.append(Card(path, tuple(lines), correct))
+render_grid(cards, settings)

@@ -1,0 +1,59 @@
+"""Plotly training curves: loss and accuracy per epoch, train vs validation, runs compared."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+
+METRICS = {"loss": "Loss", "accuracy": "Accuracy"}
+
+
+def _epochs(values: Sequence[float]) -> list[int]:
+    return list(range(1, len(values) + 1))
+
+
+def _layout(figure: go.Figure, title: str) -> go.Figure:
+    figure.update_layout(
+        title=title,
+        xaxis={"title": "epoch", "dtick": 1},
+        height=300,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return figure
+
+
+def _mark_stage_changes(figure: go.Figure, stages: Sequence[str]) -> None:
+    """A dotted line where fine-tuning starts: the curves usually jump there."""
+    for epoch in range(1, len(stages)):
+        if stages[epoch] != stages[epoch - 1]:
+            figure.add_vline(x=epoch + 0.5, line_dash="dot", annotation_text=stages[epoch])
+
+
+def curve_figure(history: Mapping[str, Sequence], metric: str) -> go.Figure:
+    """Train and validation values of one metric ('loss' or 'accuracy') per epoch."""
+    figure = go.Figure()
+    for name, label in ((metric, "train"), (f"val_{metric}", "validation")):
+        values = history.get(name) or []
+        figure.add_trace(go.Scatter(x=_epochs(values), y=values, mode="lines+markers", name=label))
+    _mark_stage_changes(figure, history.get("stage") or [])
+    return _layout(figure, METRICS[metric])
+
+
+def render_curves(history: Mapping[str, Sequence], key: str) -> None:
+    """Loss and accuracy side by side; nothing before the first epoch ends."""
+    if not history.get("loss"):
+        return
+    for column, metric in zip(st.columns(2), METRICS, strict=True):
+        column.plotly_chart(curve_figure(history, metric), key=f"{key}_{metric}")
+
+
+def compare_figure(histories: Mapping[str, Mapping[str, Sequence]], metric: str) -> go.Figure:
+    """Validation curves of several runs (label -> history) on one chart."""
+    figure = go.Figure()
+    for label, history in histories.items():
+        values = history.get(f"val_{metric}") or []
+        figure.add_trace(go.Scatter(x=_epochs(values), y=values, mode="lines", name=label))
+    return _layout(figure, f"Validation {METRICS[metric].lower()}")

@@ -1,0 +1,87 @@
+"""Live progress of the background training job (used by Home and Train)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.jobs import JobManager, JobSnapshot, format_seconds
+from ui.curves import render_curves
+from ui.errors import guard
+
+STAGE_TITLES = {
+    "zero_shot": "Zero-shot baseline on the test photos",
+    "features": "Computing image features",
+    "head": "Training the new head",
+    "fine_tune": "Fine-tuning the top layers",
+    "evaluate": "Evaluating on the test photos",
+}
+
+
+def _fraction(done: int, total: int) -> float:
+    return min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
+
+
+def _eta_text(snapshot: JobSnapshot) -> str:
+    if snapshot.eta_seconds is None:
+        return "estimating time left..."
+    return f"about {format_seconds(snapshot.eta_seconds)} left"
+
+
+def _draw_bars(snapshot: JobSnapshot) -> None:
+    if not snapshot.num_stages:  # no event yet: the photos are being scanned
+        st.progress(0.0, text="Preparing: checking the photos...")
+        return
+    stage = STAGE_TITLES.get(snapshot.stage, snapshot.stage)
+    st.progress(
+        _fraction(snapshot.stage_index, snapshot.num_stages),
+        text=f"Stage {snapshot.stage_index}/{snapshot.num_stages}: {stage}",
+    )
+    if snapshot.num_epochs:
+        st.progress(
+            _fraction(snapshot.epoch, snapshot.num_epochs),
+            text=f"Epoch {snapshot.epoch}/{snapshot.num_epochs}",
+        )
+    if snapshot.num_batches:
+        st.progress(
+            _fraction(snapshot.batch, snapshot.num_batches),
+            text=f"Batch {snapshot.batch}/{snapshot.num_batches} · {_eta_text(snapshot)}",
+        )
+    notes = [f"{name} {value:.3f}" for name, value in snapshot.metrics.items()]
+    if snapshot.message:  # e.g. 'cancelling'
+        notes.append(snapshot.message)
+    st.caption(" · ".join(notes))
+
+
+def _draw_outcome(snapshot: JobSnapshot) -> None:
+    if snapshot.state == "done":
+        elapsed = format_seconds(snapshot.elapsed_seconds)
+        st.success(f"Training finished in {elapsed}. {snapshot.message}")
+        st.page_link("pages/evaluate.py", label="See the evaluation", icon=":material/analytics:")
+    elif snapshot.state == "failed":
+        st.error(snapshot.summary())  # 'Training failed: <why>', prefixed once
+    elif snapshot.state == "cancelled":
+        st.warning("Training was cancelled; the run is kept with its curves so far.")
+
+
+@st.fragment(run_every=1.0)
+def render_job_progress(manager: JobManager, key: str) -> None:
+    """Bars for stage, epoch and batch with ETA, live curves and Cancel; polled every second.
+
+    When the job ends while this page watches, the whole page reruns once so it can show
+    the finished run. key prefixes the widget keys (e.g. 'train', 'home').
+    """
+    with guard(stop=False):
+        snapshot = manager.snapshot()
+        last_state = st.session_state.get(f"{key}_job_state")
+        st.session_state[f"{key}_job_state"] = snapshot.state
+        if last_state == "running" and snapshot.state != "running":
+            st.rerun(scope="app")
+        if snapshot.state == "idle":
+            return
+        if snapshot.state == "running":
+            _draw_bars(snapshot)
+            if st.button("Cancel training", key=f"{key}_cancel", icon=":material/stop_circle:"):
+                manager.cancel()
+                st.info("Cancelling: the job stops after the current batch.")
+        _draw_outcome(snapshot)
+        render_curves(snapshot.history, key=f"{key}_live")

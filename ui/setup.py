@@ -1,0 +1,64 @@
+"""What every page does first (settings, session defaults) and the sidebar shown everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from engine.jobs import JobManager
+from engine.settings import Settings
+from ui import state
+from ui.errors import guard
+
+
+def page_setup(title: str) -> Settings:
+    """Sidebar, page title and session defaults; returns the settings.
+
+    A bad TLAB_* variable is shown as an error and the page stops there.
+    """
+    render_sidebar()
+    st.title(title)
+    with guard():
+        settings = state.get_settings()
+    # Pages use the sample folder until the Data page chooses another dataset.
+    sample = settings.data_dir
+    split_file = state.default_split_file(sample) if sample else None
+    st.session_state.setdefault("dataset_dir", str(sample) if sample else "")
+    st.session_state.setdefault("split_file", str(split_file) if split_file else "")
+    return settings
+
+
+def require_dataset() -> tuple[Path, Path | None]:
+    """The dataset chosen on the Data page (default: the sample folder) and its split file.
+
+    Stops the page with a hint when there is none.
+    """
+    chosen = st.session_state.get("dataset_dir")
+    if not chosen:
+        st.info(
+            "No dataset yet. Choose one on the **Data** page, or set TLAB_DATA_DIR to a folder "
+            "with one sub-folder of photos per class and restart the app."
+        )
+        st.page_link("pages/data.py", label="Choose a dataset", icon=":material/folder_open:")
+        st.stop()
+    split_file = st.session_state.get("split_file")
+    return Path(chosen), Path(split_file) if split_file else None
+
+
+def render_sidebar() -> None:
+    """Where models and data come from, and the running job in one line."""
+    with st.sidebar:
+        with guard(stop=False):
+            settings = state.get_settings()
+            _job_status(state.get_job_manager(settings))
+            with st.expander("Where models load from"):
+                for name, value in settings.describe().items():
+                    st.caption(f"**{name}:** `{value}`")
+
+
+# Every rerun makes Streamlit clear the Keras session; a one-line status need not be fresher.
+@st.fragment(run_every=5.0)
+def _job_status(manager: JobManager) -> None:
+    with guard(stop=False):
+        st.caption(manager.snapshot().summary())
