@@ -1,0 +1,1 @@
+"""AppTest tests of every page, with the slow engine parts faked."""

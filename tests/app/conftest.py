@@ -1,0 +1,209 @@
+"""AppTest fixtures: TLAB_* settings on tmp folders, fake models and job manager, a saved run."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from engine.errors import JobBusyError
+from engine.jobs import JobSnapshot
+from engine.runs import RunInfo, RunStore
+from engine.training import TrainConfig
+from tests.conftest import CLASS_COLORS, ROOT
+from ui import state
+
+CLASSES = tuple(sorted(CLASS_COLORS))  # ('blue', 'green', 'red'), as scan_dataset sorts them
+# A tiny 'ImageNet': background plus one label per colour except blue, so blue is unmapped.
+LABELS = ("background", "green", "red", "tabby cat")
+REAL_LOAD_ZERO_SHOT = state.load_zero_shot
+
+
+def _colour_scores(images: np.ndarray) -> np.ndarray:
+    """Mean red, green, blue per image, normalised: a classifier that sees colour only."""
+    means = np.asarray(images, dtype=np.float32).mean(axis=(1, 2)) + 1.0
+    return means / means.sum(axis=1, keepdims=True)
+
+
+class FakeZeroShot:
+    """Stands in for ZeroShotClassifier: 'green'/'red' by the dominant colour, never 'blue'."""
+
+    input_size = 32
+    class_names = LABELS
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        red, green, _ = _colour_scores(images).T
+        return np.stack([np.full_like(red, 0.01), green, red, np.full_like(red, 0.01)], axis=1)
+
+    def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
+        result = []
+        for row in self.predict_proba(images)[:, 1:]:
+            best = np.argsort(-row)[:k]
+            result.append([(LABELS[i + 1], float(row[i])) for i in best])
+        return result
+
+
+class FakeFineTuned:
+    """Stands in for FineTunedClassifier on the colour classes."""
+
+    input_size = 32
+    class_names = CLASSES
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        red, green, blue = _colour_scores(images).T
+        return np.stack([blue, green, red], axis=1)
+
+
+class FakeJobManager:
+    """Records start/cancel calls; 'busy' makes start raise JobBusyError like a running job."""
+
+    def __init__(self, snapshot: JobSnapshot | None = None) -> None:
+        self.started: list[dict] = []
+        self.cancelled = 0
+        self.busy = False
+        self.current = snapshot or JobSnapshot(state="idle")
+
+    def start(self, data_dir, config, split_file=None, mapping=None, *, zero_shot=None) -> str:
+        if self.busy:
+            raise JobBusyError("A training is already running; wait for it or cancel it.")
+        self.started.append(
+            {
+                "data_dir": data_dir,
+                "config": config,
+                "split_file": split_file,
+                "mapping": mapping,
+                "zero_shot": zero_shot() if zero_shot else None,
+            }
+        )
+        return "job1"
+
+    def snapshot(self) -> JobSnapshot:
+        return self.current
+
+    def cancel(self) -> None:
+        self.cancelled += 1
+
+
+@dataclasses.dataclass
+class AppEnv:
+    """What a test needs to drive the app and look behind it."""
+
+    data_dir: Path
+    runs_dir: Path
+    uploads_dir: Path
+    zero_shot: FakeZeroShot
+    jobs: FakeJobManager
+    monkeypatch: pytest.MonkeyPatch
+
+    def use_real_zero_shot_loader(self) -> None:
+        """Load the zero-shot model for real; TLAB_ZERO_SHOT_MODEL names a missing folder."""
+        self.monkeypatch.setattr(state, "load_zero_shot", REAL_LOAD_ZERO_SHOT)
+
+    def app(self) -> AppTest:
+        """A fresh app session, run once (the default page)."""
+        return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+    def page(self, name: str) -> AppTest:
+        """A fresh app session switched to pages/<name>.py and run."""
+        return self.app().switch_page(f"pages/{name}.py").run()
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path) -> AppEnv:
+    """Settings on tmp folders (colour dataset as sample data), fake zero-shot and jobs."""
+    env = AppEnv(
+        data_dir=image_folder,
+        runs_dir=tmp_path / "runs",
+        uploads_dir=tmp_path / "uploads",
+        zero_shot=FakeZeroShot(),
+        jobs=FakeJobManager(),
+        monkeypatch=monkeypatch,
+    )
+    monkeypatch.setenv("TLAB_DATA_DIR", str(env.data_dir))
+    monkeypatch.setenv("TLAB_RUNS_DIR", str(env.runs_dir))
+    monkeypatch.setenv("TLAB_UPLOADS_DIR", str(env.uploads_dir))
+    monkeypatch.setenv("TLAB_ZERO_SHOT_MODEL", str(tmp_path / "no-model-here"))
+    # A well-formed labels file, so a real load fails on the missing model (the case tested).
+    labels_file = tmp_path / "ImageNetLabels.txt"
+    labels_file.write_text("\n".join(["background", *(f"label {i}" for i in range(1, 1001))]))
+    monkeypatch.setenv("TLAB_IMAGENET_LABELS", str(labels_file))
+    monkeypatch.setattr(state, "load_zero_shot", lambda settings: env.zero_shot)
+    monkeypatch.setattr(state, "get_job_manager", lambda settings: env.jobs)
+    monkeypatch.setattr(state, "load_run_model", lambda runs_dir, run_id: FakeFineTuned())
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return env
+
+
+def save_fake_run(runs_dir: Path, data_dir: Path, zero_shot_accuracy: float | None = 0.4) -> str:
+    """Save a complete run (no model) whose rows are the dataset's photos; return its id.
+
+    Every photo is predicted right except the first blue one (called green); zero-shot is
+    right on red and green only.
+    """
+    paths = sorted(data_dir.glob("*/*.png"))
+    rows = []
+    for index, path in enumerate(paths):
+        true = path.parent.name
+        predicted = "green" if index == 0 else true
+        rows.append(
+            {
+                "path": str(path),
+                "true": true,
+                "predicted": predicted,
+                "confidence": 0.5 + index / (2 * len(paths)),
+                "correct": predicted == true,
+                "zero_shot_label": "red" if true == "red" else "tabby cat",
+                "zero_shot_class": "red" if true == "red" else None,
+                "zero_shot_correct": true == "red",
+            }
+        )
+    per_class = {
+        name: {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 12.0} for name in CLASSES
+    }
+    confusion = [[11, 1, 0], [0, 12, 0], [0, 0, 12]]
+    metrics = {
+        "accuracy": 35 / 36,
+        "per_class": per_class,
+        "confusion": confusion,
+        "class_names": list(CLASSES),
+        "zero_shot": {
+            "accuracy": zero_shot_accuracy,
+            "per_class": per_class,
+            "confusion": confusion,
+            "mapping": {"blue": [], "green": [1], "red": [2]},
+            "unmapped_classes": ["blue"],
+        },
+    }
+    history = {
+        "loss": [1.0, 0.6, 0.3],
+        "accuracy": [0.5, 0.8, 0.95],
+        "val_loss": [0.9, 0.5, 0.35],
+        "val_accuracy": [0.6, 0.85, 0.9],
+        "stage": ["head", "head", "fine_tune"],
+    }
+    info = RunInfo(
+        run_id="",
+        created="",
+        status="complete",
+        dataset=str(data_dir),
+        class_names=CLASSES,
+        config=dataclasses.asdict(TrainConfig(epochs=2, fine_tune_epochs=1)),
+        test_accuracy=35 / 36,
+        zero_shot_accuracy=zero_shot_accuracy,
+        train_seconds=12.5,
+    )
+    return RunStore(runs_dir).save(None, info, history, metrics, rows)
+
+
+def png_bytes(color: tuple[int, int, int], size: int = 32) -> bytes:
+    """A small solid-colour PNG, as an upload would carry it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), color).save(buffer, format="PNG")
+    return buffer.getvalue()
