@@ -15,8 +15,10 @@ from PIL import Image
 
 from engine import training
 from engine.backbones import BACKBONES, Backbone, Preprocess, register_backbone
-from engine.datasets import Split, Subset
+from engine.datasets import Split, Subset, scan_dataset
 from engine.errors import ConfigError, DatasetError, ImageError, TrainingCancelled
+from engine.evaluation import predict_subset
+from engine.experiment import make_split
 from engine.settings import Settings
 from engine.training import (
     FineTunedClassifier,
@@ -484,3 +486,25 @@ def test_corrupt_cache_file_is_ignored_and_rewritten(
 
     assert not fit(split, config, settings).features_from_cache
     assert fit(split, config, settings).features_from_cache
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_cached_features_and_the_slow_path_agree_on_real_flowers(offline_settings):
+    # The same seed and recipe, trained on cached features and through the frozen base every
+    # epoch, must score within 2 points on the 200 held-out photos of splits.csv.
+    dataset = scan_dataset(FLOWERS)
+    config = TrainConfig(epochs=5, early_stopping_patience=0)
+    split = make_split(dataset, config, FLOWERS / "splits.csv")
+
+    fast = fit(split, config, offline_settings)
+    slow = fit(split, config, offline_settings, stream_images=True)
+
+    assert fast.cached_features and not slow.cached_features
+    accuracies = [
+        float(np.mean(predict_subset(r.classifier, split.test).argmax(axis=1) == split.test.labels))
+        for r in (fast, slow)
+    ]
+    print(f"test accuracy: cached features {accuracies[0]:.3f}, slow path {accuracies[1]:.3f}")
+    assert accuracies[0] >= 0.8
+    assert abs(accuracies[0] - accuracies[1]) <= 0.02

@@ -1,0 +1,118 @@
+"""Fixtures for browser tests: `streamlit run app.py` on 127.0.0.1 and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FLOWERS, MODELS, ROOT, SHARED_MISSING, offline_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+START_TIMEOUT_S = 120  # the server imports TensorFlow before it is healthy
+PAGE_TIMEOUT_MS = 120_000  # a first page load also loads the models
+TRAIN_TIMEOUT_S = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class AppServer:
+    """A running `streamlit run app.py`: where it answers and where it keeps its runs."""
+
+    url: str
+    runs_dir: Path
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """`streamlit run app.py` on a free port with offline settings; killed at the end."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run browser tests)")
+    if not (MODELS / "classification").is_dir() or not (FLOWERS / "splits.csv").is_file():
+        pytest.skip(SHARED_MISSING)
+    folder = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        **offline_env(folder / "runs"),
+        "TLAB_UPLOADS_DIR": str(folder / "uploads"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
+               "127.0.0.1", "--server.port", str(port), "--server.headless", "true"]  # fmt: skip
+    log = (folder / "server.log").open("wb")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy; see {folder / 'server.log'}")
+            time.sleep(0.5)
+        yield AppServer(url, folder / "runs")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server: AppServer) -> str:
+    """The base URL of the module's app server."""
+    return app_server.url
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url: str):
+    """A Chromium page that has opened the home page once.
+
+    Until app.py has run once in the server process, Streamlit treats pages/ as an old-style
+    multipage folder and runs a page opened by URL without app.py; opening home first avoids it.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        page.goto(app_url)
+        page.get_by_role("button", name="Run the demo").wait_for()
+        yield page
+        browser.close()
