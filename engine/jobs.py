@@ -63,7 +63,8 @@ class JobSnapshot:
                 if self.message.startswith(FAILED_PREFIX)
                 else FAILED_PREFIX + self.message
             )
-        parts = [self.stage or "starting"]
+        # Stage names are identifiers (zero_shot, fine_tune); the sidebar shows them as words.
+        parts = [(self.stage or "starting").replace("_", "-")]
         if self.num_epochs:
             parts.append(f"epoch {self.epoch}/{self.num_epochs}")
         text = f"Training: {' '.join(parts)}"

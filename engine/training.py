@@ -362,19 +362,23 @@ class _Reporter:
             num_stages=len(self.plans),
             num_epochs=self.plan.num_epochs,
             num_batches=self.plan.num_batches,
-            eta_seconds=self._eta(done),
+            eta_seconds=self._eta(done, measured=kind == "batch"),
             **fields,
         )
         self.on_event(event)
 
-    def _eta(self, done: int) -> float | None:
+    def _eta(self, done: int, measured: bool) -> float | None:
         """Seconds left over all stages: this stage at its measured pace, later stages at the
-        pace measured on image batches scaled by their relative cost."""
+        pace measured on image batches scaled by their relative cost.
+
+        Only batches that ran (measured) calibrate: a stage that ends at once because its
+        features came from the disk cache says nothing about the base's pace.
+        """
         plan = self.plan
         if done > 0:
             seconds_per_batch = self._pace(done)
             # Only image stages calibrate: the head-on-features pace says nothing about images.
-            if plan.cost >= 1:
+            if plan.cost >= 1 and measured:
                 self.unit_seconds = seconds_per_batch / plan.cost
         elif self.unit_seconds is not None:
             seconds_per_batch = plan.cost * self.unit_seconds

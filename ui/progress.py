@@ -33,7 +33,8 @@ def _draw_bars(snapshot: JobSnapshot) -> None:
         return
     stage = STAGE_TITLES.get(snapshot.stage, snapshot.stage)
     st.progress(
-        _fraction(snapshot.stage_index, snapshot.num_stages),
+        # Stages finished so far: stage 1 of 4 starts empty, not a quarter full.
+        _fraction(snapshot.stage_index - 1, snapshot.num_stages),
         text=f"Stage {snapshot.stage_index}/{snapshot.num_stages}: {stage}",
     )
     if snapshot.num_epochs:

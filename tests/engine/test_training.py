@@ -468,6 +468,26 @@ def test_second_training_reuses_cached_features(split, settings, fake_pipeline, 
     np.testing.assert_allclose(second.history["loss"], first.history["loss"], atol=1e-5)
 
 
+def test_eta_waits_for_image_batches_when_features_come_from_the_cache(
+    split, settings, fake_pipeline, tiny_with_weights
+):
+    # Reading cached features is no measure of the base's pace, so it must not make
+    # the fine-tune stage look instant ('about 0 s left').
+    config = dataclasses.replace(QUICK, epochs=2, fine_tune_epochs=2)
+    fit(split, config, settings)
+    events: list[ProgressEvent] = []
+
+    fit(split, config, settings, on_event=events.append)
+
+    fine_tune = [e for e in events if e.stage == "fine_tune"]
+    assert fine_tune[0].kind == "stage_start" and fine_tune[0].eta_seconds is None
+    assert [e.eta_seconds for e in events if e.stage == "head"] == [None] * len(
+        [e for e in events if e.stage == "head"]
+    )
+    later = [e.eta_seconds for e in fine_tune if e.kind == "batch"][1:]
+    assert later and all(eta is not None and eta > 0 for eta in later[:-1])
+
+
 def test_changed_image_invalidates_the_cache(split, settings, fake_pipeline, tiny_with_weights):
     config = dataclasses.replace(QUICK, epochs=1)
     fit(split, config, settings)
