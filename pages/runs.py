@@ -65,11 +65,16 @@ run_ids = [info.run_id for info in runs]
 with guard(stop=False):
     compare_ui(store, run_ids)
 
-run_id = st.selectbox("Run", run_ids, key="runs_selected")
+exportable = [info.run_id for info in state.complete_runs(store)]
+first = run_ids.index(exportable[0]) if exportable else 0
+run_id = st.selectbox("Run", run_ids, index=first, key="runs_selected")
 export_column, delete_column = st.columns(2)
 with export_column, guard(stop=False):
     st.subheader("Export")
-    export_ui(store, run_id)
+    if run_id in exportable:
+        export_ui(store, run_id)
+    else:
+        st.info("This run was cancelled before it had a model, so there is nothing to export.")
 with delete_column, guard(stop=False):
     st.subheader("Delete")
     delete_ui(store, run_id)

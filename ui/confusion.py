@@ -23,12 +23,16 @@ def confusion_figure(confusion: Sequence[Sequence[int]], class_names: Sequence[s
         for j, predicted in enumerate(class_names)
     ]
     size = max(18, min(70, 420 // max(1, len(class_names))))
+    darkest = max((count for _, _, count in cells), default=0)
+    # White on the dark squares, dark on the light ones, so every count stays readable.
+    text_colors = ["#ffffff" if count > darkest / 2 else "#1f2937" for _, _, count in cells]
     figure = go.Figure(
         go.Scatter(
             x=[predicted for _, predicted, _ in cells],
             y=[true for true, _, _ in cells],
             mode="markers+text",
             text=[str(count) for _, _, count in cells],
+            textfont={"color": text_colors},
             marker={
                 "symbol": "square",
                 "size": size,
@@ -37,6 +41,8 @@ def confusion_figure(confusion: Sequence[Sequence[int]], class_names: Sequence[s
                 "showscale": True,
                 "line": {"width": 1, "color": "#cbd5e1"},
             },
+            # Plotly fades the squares that are not clicked; keep them legible.
+            unselected={"marker": {"opacity": 0.5}},
             hovertemplate="true %{y}<br>predicted %{x}<br>%{text} photos<extra></extra>",
         )
     )

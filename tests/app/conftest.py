@@ -141,8 +141,10 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     return env
 
 
-def save_fake_run(runs_dir: Path, data_dir: Path, zero_shot_accuracy: float | None = 0.4) -> str:
-    """Save a complete run (no model) whose rows are the dataset's photos; return its id.
+def save_fake_run(
+    runs_dir: Path, data_dir: Path, zero_shot_accuracy: float | None = 0.4, status: str = "complete"
+) -> str:
+    """Save a run (no model, complete by default) of the dataset's photos; return its id.
 
     Every photo is predicted right except the first blue one (called green); zero-shot is
     right on red and green only.
@@ -191,7 +193,7 @@ def save_fake_run(runs_dir: Path, data_dir: Path, zero_shot_accuracy: float | No
     info = RunInfo(
         run_id="",
         created="",
-        status="complete",
+        status=status,
         dataset=str(data_dir),
         class_names=CLASSES,
         config=dataclasses.asdict(TrainConfig(epochs=2, fine_tune_epochs=1)),

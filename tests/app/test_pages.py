@@ -283,6 +283,17 @@ def test_runs_export_of_a_run_without_model_shows_the_engine_error(app_env: AppE
     assert at.error
 
 
+def test_runs_offers_no_export_for_a_cancelled_run_and_selects_a_complete_one(app_env: AppEnv):
+    complete = save_fake_run(app_env.runs_dir, app_env.data_dir)
+    save_fake_run(app_env.runs_dir, app_env.data_dir, status="cancelled")  # the newest
+    at = app_env.page("runs")
+    assert at.selectbox(key="runs_selected").value == complete
+    at.selectbox(key="runs_selected").select_index(0).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "runs_export"]
+    assert "nothing to export" in texts(at, "info")
+
+
 def test_sidebar_shows_the_running_job_in_one_line(app_env: AppEnv):
     # Checked on the default page: AppTest 1.67 drops app.py's sidebar after switch_page.
     app_env.jobs.current = JobSnapshot(state="running", stage="head", epoch=2, num_epochs=5)
