@@ -54,10 +54,16 @@ def load_array(source: ImageSource, size: int, max_pixels: int = DEFAULT_MAX_PIX
 
 
 def thumbnail(
-    source: ImageSource, size: int = 192, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: ImageSource,
+    size: int = 192,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    square: bool = False,
 ) -> Image.Image:
-    """Return a small RGB copy (longest side = size) for grids."""
+    """Return a small RGB copy for grids: longest side = size, or centre-cropped to size x size."""
     image = _decode(source, max_pixels, draft_size=size)
+    if square:
+        # Even rows of cards whatever the photos' shapes (portrait, panorama).
+        return ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR)
     scale = size / max(image.size)
     new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(new_size, Image.Resampling.BILINEAR)

@@ -155,7 +155,7 @@ def zero_shot_top_k(
 
 @st.cache_data(show_spinner=False, max_entries=2_000)
 def _thumbnail(path: str, mtime_ns: int, size: int, border: str | None, max_pixels: int) -> bytes:
-    picture = images.thumbnail(path, size, max_pixels)
+    picture = images.thumbnail(path, size, max_pixels, square=True)
     if border is not None:
         picture = ImageOps.expand(picture, border=max(3, size // 40), fill=border)
     buffer = io.BytesIO()
@@ -166,7 +166,7 @@ def _thumbnail(path: str, mtime_ns: int, size: int, border: str | None, max_pixe
 def thumbnail(
     path: str | Path, settings: Settings, size: int = 192, border: str | None = None
 ) -> bytes:
-    """JPEG bytes of a small copy of the photo, optionally framed in a colour.
+    """JPEG bytes of a square, centre-cropped small copy of the photo, optionally framed.
 
     Raises:
         ImageError: the file is gone or unreadable.

@@ -100,6 +100,20 @@ def test_thumbnail_longest_side_is_size(
     assert thumb.size == expected
 
 
+def test_square_thumbnail_crops_the_centre(tmp_path: Path) -> None:
+    # A panorama: red left and right thirds, blue middle; the square keeps the middle.
+    pixels = np.zeros((100, 300, 3), np.uint8)
+    pixels[:, :100] = pixels[:, 200:] = badfiles.RED
+    pixels[:, 100:200] = badfiles.BLUE
+    path = tmp_path / "panorama.png"
+    Image.fromarray(pixels).save(path)
+
+    thumb = images.thumbnail(path, size=50, square=True)
+
+    assert thumb.size == (50, 50)
+    assert np.abs(np.asarray(thumb, np.int16)[5:45, 5:45] - badfiles.BLUE).max() <= 2
+
+
 def test_one_pixel_image_opens_and_thumbnails(tmp_path: Path) -> None:
     path = badfiles.one_pixel(tmp_path)
     assert images.open_image(path).size == (1, 1)
