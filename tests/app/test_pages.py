@@ -7,6 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -100,6 +101,21 @@ def test_data_reports_a_bad_upload_with_the_engine_message(app_env: AppEnv):
     at.file_uploader(key="data_zip").set_value(("photos.zip", b"no zip", "application/zip")).run()
     assert not at.exception
     assert "photos.zip" in texts(at, "error")
+
+
+def test_data_refuses_a_zip_over_the_upload_limit_before_extracting(app_env: AppEnv):
+    app_env.monkeypatch.setenv("TLAB_MAX_UPLOAD_MB", "1")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("cats/big.png", np.random.default_rng(0).bytes(2**20 + 1))
+        archive.writestr("dogs/big.png", b"x")
+    at = app_env.page("data")
+    at.radio(key="data_source").set_value("Upload a .zip").run()
+    at.file_uploader(key="data_zip").set_value(("big.zip", buffer.getvalue(), "application/zip"))
+    at.run()
+    assert not at.exception
+    assert "TLAB_MAX_UPLOAD_MB" in texts(at, "error")
+    assert not any(app_env.uploads_dir.rglob("*.png"))
 
 
 def test_data_imports_an_uploaded_zip(app_env: AppEnv):
