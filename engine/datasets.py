@@ -1,4 +1,4 @@
-"""Image-folder datasets: discover, validate, split, stream with tf.data, import zips safely."""
+"""Image-folder datasets: discover, validate, split, stream batches, import zips safely."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -292,6 +292,24 @@ def make_pipeline(
     # deterministic=True even when shuffling: the same seed gives the same batches.
     pipeline = pipeline.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def decode_batches(
+    subset: Subset, image_size: int, batch_size: int, max_pixels: int = 50_000_000
+) -> Iterator[np.ndarray]:
+    """Uint8 image batches [B,S,S,3] of subset, in order, for inference (nothing when empty).
+
+    Each batch is decoded by every core at once, and only when it is asked for, so between
+    model calls: decoding while the model runs (tf.data prefetch) slows the model's own
+    multi-threaded ops far more than it saves (bench/inference.py). One batch is in memory.
+
+    Raises:
+        ImageError: a file cannot be read any more; the message names it.
+    """
+    load = partial(_load_for_pipeline, size=image_size, max_pixels=max_pixels)
+    with ThreadPoolExecutor(thread_name_prefix="decode") as pool:  # Pillow releases the GIL
+        for start in range(0, len(subset), batch_size):
+            yield np.stack(list(pool.map(load, subset.paths[start : start + batch_size])))
 
 
 def unwrap_pipeline_error(error: tf.errors.OpError) -> ImageError | None:
@@ -600,8 +618,8 @@ def _split_file_notes(csv_name: str, tally: Counter[str], unlisted: int) -> list
 # --- tf.data --------------------------------------------------------------------------
 
 
-def _load_for_pipeline(path: bytes, size: int, max_pixels: int) -> np.ndarray:
-    """Decode one image inside tf.data; errors name the full path and what to do."""
+def _load_for_pipeline(path: bytes | str | Path, size: int, max_pixels: int) -> np.ndarray:
+    """Decode one image for a batch; errors name the full path and what to do."""
     file_path = os.fsdecode(path)
     try:
         return images.load_array(file_path, size, max_pixels)

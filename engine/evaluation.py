@@ -7,8 +7,9 @@ from typing import Protocol
 
 import numpy as np
 
+from engine import datasets
 from engine.datasets import Subset
-from engine.zero_shot import ZeroShotReport, image_batches
+from engine.zero_shot import ZeroShotReport
 
 
 class Classifier(Protocol):
@@ -76,12 +77,12 @@ def predict_subset(classifier: Classifier, subset: Subset, batch_size: int = 32)
     Raises:
         ImageError: an image cannot be read any more.
     """
+    if not len(subset):
+        return np.zeros((0, len(classifier.class_names)), np.float32)
     batches = [
         classifier.predict_proba(images)
-        for images in image_batches(subset, classifier.input_size, batch_size)
+        for images in datasets.decode_batches(subset, classifier.input_size, batch_size)
     ]
-    if not batches:
-        return np.zeros((0, len(classifier.class_names)), np.float32)
     return np.concatenate(batches).astype(np.float32, copy=False)
 
 

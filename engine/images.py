@@ -85,10 +85,11 @@ def _decode(source: ImageSource, max_pixels: int, draft_size: int | None) -> Ima
             image.draft("RGB", (draft_size, draft_size))
         try:
             image.load()
-            upright = ImageOps.exif_transpose(image)
+            # In place: the copy made otherwise costs a fifth of decoding a 500x375 JPEG.
+            ImageOps.exif_transpose(image, in_place=True)
         except _DECODE_ERRORS + (Image.DecompressionBombError,) as error:
             raise _corrupt(name, error) from error
-        return _to_rgb(upright, name)
+        return _to_rgb(image, name)
 
 
 def _source_name(source: ImageSource) -> str:

@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from tensorflow_hub import resolver as hub_resolver
 
-from engine.datasets import Subset, make_pipeline, unwrap_pipeline_error
+from engine import datasets
+from engine.datasets import Subset
 from engine.errors import ConfigError, ModelUnavailableError
 from engine.imagenet_groups import GROUP_ALIASES, GROUPS, NUM_LABELS, SYNONYMS
 from engine.settings import Settings
@@ -341,24 +341,6 @@ def _checked_mapping(
     return _claim(class_names, candidates)
 
 
-def image_batches(subset: Subset, image_size: int, batch_size: int) -> Iterator[np.ndarray]:
-    """Float32 image batches [B,S,S,3] in [0,255] of subset, in order (nothing for no images).
-
-    Raises:
-        ImageError: a file cannot be read any more (instead of TensorFlow's wrapped error).
-    """
-    if not len(subset):
-        return
-    try:
-        for images, _ in make_pipeline(subset, image_size, batch_size):
-            yield np.asarray(images)
-    except tf.errors.OpError as err:
-        image_error = unwrap_pipeline_error(err)
-        if image_error is None:
-            raise
-        raise image_error from err
-
-
 @dataclass(frozen=True)
 class ZeroShotReport:
     """Zero-shot results on one subset, with the mapping that produced them."""
@@ -398,7 +380,8 @@ def evaluate_zero_shot(
 
     top_indices: list[int] = []
     top_probs: list[float] = []
-    for images in image_batches(subset, classifier.input_size, batch_size):
+    batches = datasets.decode_batches(subset, classifier.input_size, batch_size) if subset else ()
+    for images in batches:
         probabilities = classifier.predict_proba(images)[:, 1:]  # background is never an answer
         best = probabilities.argmax(axis=1)
         top_indices += [int(index) + 1 for index in best]

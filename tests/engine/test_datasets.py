@@ -334,6 +334,37 @@ def test_pipeline_reads_paths_that_are_not_utf8(tmp_path: Path) -> None:
     assert pixels.shape == (1, 4, 4, 3) and labels.numpy().tolist() == [0]
 
 
+# --- decode_batches -------------------------------------------------------------------
+
+
+def test_decode_batches_keeps_order_and_matches_load_array(image_folder: Path) -> None:
+    dataset = datasets.scan_dataset(image_folder)
+    subset = Subset(dataset.paths[::3], dataset.labels[::3])
+    batches = list(datasets.decode_batches(subset, image_size=16, batch_size=5))
+    assert [len(batch) for batch in batches] == [5, 5, 2]
+    assert all(batch.dtype == np.uint8 and batch.shape[1:] == (16, 16, 3) for batch in batches)
+    expected = np.stack([images.load_array(path, 16) for path in subset.paths])
+    np.testing.assert_array_equal(np.concatenate(batches), expected)
+    assert list(datasets.decode_batches(Subset((), ()), 16, 5)) == []
+
+
+def test_decode_batches_names_a_file_that_broke_after_scanning(image_folder: Path) -> None:
+    dataset = datasets.scan_dataset(image_folder)
+    broken = dataset.paths[2]
+    broken.write_text("not an image any more")
+    with pytest.raises(ImageError, match="scan the folder again") as caught:
+        list(datasets.decode_batches(Subset(dataset.paths[:4], dataset.labels[:4]), 8, 2))
+    assert str(broken) in str(caught.value)
+
+
+def test_decode_batches_reads_paths_that_are_not_utf8(tmp_path: Path) -> None:
+    path = badfiles.non_utf8_name(tmp_path)
+    if path is None:
+        pytest.skip("this filesystem refuses file names that are not valid UTF-8")
+    (batch,) = list(datasets.decode_batches(Subset((path,), (0,)), 4, 1))
+    assert batch.shape == (1, 4, 4, 3)
+
+
 # --- resolve_user_path ----------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import zero_shot
 from engine.datasets import Subset
 from engine.evaluation import (
     Evaluation,
@@ -32,25 +31,6 @@ class ScriptedClassifier:
         probabilities = np.full((len(images), len(CLASSES)), 0.15, np.float32)
         probabilities[np.arange(len(images)), images[:, 0, 0, 0].astype(int)] = 0.7
         return probabilities
-
-
-@pytest.fixture
-def pipeline_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Replace make_pipeline (evaluation streams through zero_shot.image_batches): an image's
-    pixels hold the number in its file name."""
-    calls: list[tuple[int, int]] = []
-
-    def make_pipeline(subset: Subset, image_size: int, batch_size: int, **_: object):
-        calls.append((image_size, batch_size))
-        for start in range(0, len(subset), batch_size):
-            paths = subset.paths[start : start + batch_size]
-            images = [
-                np.full((image_size, image_size, 3), float(p.stem), np.float32) for p in paths
-            ]
-            yield np.stack(images), np.asarray(subset.labels[start : start + batch_size], np.int32)
-
-    monkeypatch.setattr(zero_shot, "make_pipeline", make_pipeline)
-    return calls
 
 
 # Predicted class in each file name: right, right, wrong (b for a), right, wrong (a for c).

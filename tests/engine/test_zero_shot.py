@@ -20,14 +20,13 @@ from PIL import Image
 
 from engine import zero_shot
 from engine.datasets import Subset
-from engine.errors import ConfigError, ImageError, ModelUnavailableError
+from engine.errors import ConfigError, ModelUnavailableError
 from engine.imagenet_groups import GROUP_ALIASES, GROUPS, NUM_LABELS, SYNONYMS
 from engine.settings import Settings
 from engine.zero_shot import (
     ZeroShotClassifier,
     auto_mapping,
     evaluate_zero_shot,
-    image_batches,
     load_labels,
 )
 
@@ -348,27 +347,6 @@ class ScriptedClassifier:
         return probabilities
 
 
-def fake_pipeline(calls: list[tuple[int, int]]):
-    """A make_pipeline stand-in: an image's pixels hold the number in its file name."""
-
-    def make_pipeline(subset: Subset, image_size: int, batch_size: int, **_: object):
-        calls.append((image_size, batch_size))
-        for start in range(0, len(subset), batch_size):
-            paths = subset.paths[start : start + batch_size]
-            values = [float(path.stem) for path in paths]
-            images = np.stack([np.full((image_size, image_size, 3), v, np.float32) for v in values])
-            yield images, np.asarray(subset.labels[start : start + batch_size], np.int32)
-
-    return make_pipeline
-
-
-@pytest.fixture
-def pipeline_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(zero_shot, "make_pipeline", fake_pipeline(calls))
-    return calls
-
-
 FLOWER_CLASSES = ("daisy", "roses", "tulips")
 # (top-1 ImageNet index, true class): right, daisy for a rose, rose hip, unrelated, unrelated
 FLOWER_SUBSET = Subset(
@@ -408,14 +386,6 @@ def test_evaluate_zero_shot_rejects_a_bad_mapping(pipeline_calls, mapping, messa
 def test_evaluate_zero_shot_on_an_empty_subset(pipeline_calls):
     report = evaluate_zero_shot(ScriptedClassifier(), Subset((), ()), FLOWER_CLASSES)
     assert report.accuracy == 0.0 and report.predicted == () and pipeline_calls == []
-
-
-def test_image_batches_reports_an_unreadable_file_as_image_error(tmp_path):
-    good = write_png(tmp_path / "good.png", COLOURS["red"])
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"not an image")
-    with pytest.raises(ImageError, match="broken.png"):
-        list(image_batches(Subset((good, broken), (0, 0)), 16, 2))
 
 
 def test_evaluate_zero_shot_with_a_loaded_hub_model(classifier, tmp_path):
