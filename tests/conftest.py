@@ -9,26 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# TensorFlow reads it once, at import, which the next line causes.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TLAB_SHARED_DIR", ROOT.parent / "shared")).resolve()
-MODELS = SHARED / "models" / "mobilenet_v2_100_224"
-FLOWERS = SHARED / "datasets" / "flowers"
+from bench.context import FLOWERS, MODELS, SHARED, offline_defaults  # noqa: E402
+
 SHARED_MISSING = "../shared (real MobileNetV2 weights and flowers photos) is not beside the project"
 
 
 def offline_env(runs_dir: Path) -> dict[str, str]:
-    """TLAB_* variables that point every model and dataset at ../shared."""
-    return {
-        "TLAB_ZERO_SHOT_MODEL": str(MODELS / "classification"),
-        "TLAB_IMAGENET_LABELS": str(MODELS / "ImageNetLabels.txt"),
-        "TLAB_BACKBONE_WEIGHTS": str(
-            MODELS / "keras" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
-        ),
-        "TLAB_DATA_DIR": str(FLOWERS),
-        "TLAB_RUNS_DIR": str(runs_dir),
-    }
+    """TLAB_* variables that point every model and dataset at ../shared, runs at runs_dir."""
+    return {**offline_defaults(), "TLAB_RUNS_DIR": str(runs_dir)}
 
 
 @pytest.fixture

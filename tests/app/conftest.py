@@ -12,11 +12,12 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from bench.context import ROOT
 from engine.errors import JobBusyError
 from engine.jobs import JobSnapshot
 from engine.runs import RunInfo, RunStore
 from engine.training import TrainConfig
-from tests.conftest import CLASS_COLORS, ROOT
+from tests.conftest import CLASS_COLORS
 from ui import state
 
 CLASSES = tuple(sorted(CLASS_COLORS))  # ('blue', 'green', 'red'), as scan_dataset sorts them

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bench.context import ROOT
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
 from engine.training import TrainConfig
 from tests.app.conftest import AppEnv, png_bytes, save_fake_run
-from tests.conftest import ROOT
 
 PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FLOWERS, MODELS, ROOT, SHARED_MISSING, offline_env
+from bench.context import ROOT
+from tests.conftest import FLOWERS, MODELS, SHARED_MISSING, offline_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
