@@ -23,13 +23,25 @@ from bench.report import Outcome, Row
 from engine.images import load_array
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+# The machine's network is closed: without the background-networking flags Chromium keeps
+# trying Google's hosts at start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 CLASSIFY_PATH = "/classify"  # st.Page url_path of pages/classify.py
 TIMEOUT_SECONDS = 180.0
 PHOTOS_TO_TRY = 16
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -49,9 +61,14 @@ def _wait_until_answers(url: str, deadline: float) -> None:
 
 
 @contextmanager
-def _streamlit(port: int, workdir: Path) -> Iterator[subprocess.Popen]:
-    """`streamlit run app.py` on 127.0.0.1:port with runs/uploads in workdir; stopped on exit."""
-    env = {**os.environ, "TLAB_RUNS_DIR": str(workdir / "runs")}
+def streamlit_server(
+    port: int, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """`streamlit run app.py` on 127.0.0.1:port with runs/uploads in workdir; stopped on exit.
+
+    env is added to this process's environment; its log is workdir/streamlit.log.
+    """
+    env = {**os.environ, **(env or {}), "TLAB_RUNS_DIR": str(workdir / "runs")}
     env["TLAB_UPLOADS_DIR"] = str(workdir / "uploads")
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true"]
     command += ["--server.address=127.0.0.1", f"--server.port={port}"]
@@ -102,7 +119,7 @@ def run(ctx: Context) -> Outcome:
         return Outcome([Row("App start", "skipped: app.py does not exist yet")])
     photo, label = _photo_and_label(ctx)
     workdir = Path(tempfile.mkdtemp(dir=ctx.workdir))
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     marks: dict[str, float] = {}
     with sync_playwright() as playwright:
@@ -112,7 +129,7 @@ def run(ctx: Context) -> Outcome:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         start = time.monotonic()
         deadline = start + TIMEOUT_SECONDS
-        with _streamlit(port, workdir):
+        with streamlit_server(port, workdir):
             _wait_until_answers(f"{base_url}/_stcore/health", deadline)
             marks["health"] = time.monotonic() - start
             _wait_until_answers(f"{base_url}/", deadline)

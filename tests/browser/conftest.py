@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,29 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.context import ROOT
-from tests.conftest import FLOWERS, MODELS, SHARED_MISSING, offline_env
+from bench.app_start import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
+from bench.context import ROOT, offline_defaults
+from tests.conftest import FLOWERS, MODELS, SHARED_MISSING
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 START_TIMEOUT_S = 120  # the server imports TensorFlow before it is healthy
 PAGE_TIMEOUT_MS = 120_000  # a first page load also loads the models
 TRAIN_TIMEOUT_S = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _healthy(url: str) -> bool:
@@ -63,33 +44,16 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     if not (MODELS / "classification").is_dir() or not (FLOWERS / "splits.csv").is_file():
         pytest.skip(SHARED_MISSING)
     folder = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        **offline_env(folder / "runs"),
-        "TLAB_UPLOADS_DIR": str(folder / "uploads"),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--server.headless", "true"]  # fmt: skip
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    env = {**offline_defaults(), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with streamlit_server(port, folder, env) as server:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(url):
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy; see {folder / 'server.log'}")
+                pytest.fail(f"streamlit did not become healthy; see {folder / 'streamlit.log'}")
             time.sleep(0.5)
         yield AppServer(url, folder / "runs")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")
