@@ -14,6 +14,7 @@ from pathlib import Path
 from bench import app_start, inference, memory, scaling, single_photo, training_time
 from bench.context import ROOT, Context, apply_offline_defaults
 from bench.report import Outcome, Row, machine_info, render, write
+from engine.errors import first_line
 
 # Training comes first: it leaves the fine-tuned model the next two benchmarks use.
 BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
@@ -58,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 traceback.print_exc()
                 failed = True
-                first_line = str(exc).strip().split("\n")[0][:200]
-                message = f"failed: {type(exc).__name__}: {first_line} (traceback on stderr)"
+                message = f"failed: {type(exc).__name__}: {first_line(exc)} (traceback on stderr)"
                 outcomes[name] = Outcome([Row(name, message)])
     machine = machine_info()
     # Other processes skew every timing; the load average tells a reader how much to trust them.

@@ -16,30 +16,18 @@ from typing import TypeVar
 
 import numpy as np
 
-from engine.datasets import Split, Subset, read_split_file, scan_dataset
+from engine.classifiers import FineTunedClassifier
+from engine.config import TrainConfig
+from engine.data.scan import scan_dataset
+from engine.data.split import Split, Subset, read_split_file
 from engine.evaluation import predict_subset
 from engine.settings import Settings
-from engine.training import FineTunedClassifier, TrainConfig, fit
+from engine.training import fit
 from engine.zero_shot import ZeroShotClassifier
+from tests.support.paths import FLOWERS, ROOT, offline_defaults
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TLAB_SHARED_DIR", ROOT.parent / "shared")).resolve()
-MODELS = SHARED / "models" / "mobilenet_v2_100_224"
-FLOWERS = SHARED / "datasets" / "flowers"
 T = TypeVar("T")
 QUICK_EPOCHS = 2  # --quick trains this many epochs: enough to exercise the code, not to compare
-
-
-def offline_defaults() -> dict[str, str]:
-    """TLAB_* values pointing every model and the flowers photos at ../shared."""
-    return {
-        "TLAB_ZERO_SHOT_MODEL": str(MODELS / "classification"),
-        "TLAB_IMAGENET_LABELS": str(MODELS / "ImageNetLabels.txt"),
-        "TLAB_BACKBONE_WEIGHTS": str(
-            MODELS / "keras" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
-        ),
-        "TLAB_DATA_DIR": str(FLOWERS),
-    }
 
 
 def apply_offline_defaults() -> None:

@@ -6,7 +6,8 @@ import statistics
 
 from bench.context import Context, timed
 from bench.report import Outcome, Row
-from engine.datasets import Subset, decode_batches
+from engine.data.batches import decode_batches
+from engine.data.split import Subset
 from engine.evaluation import predict_subset
 
 BATCH_SIZE = 32
@@ -48,7 +49,7 @@ def run(ctx: Context) -> Outcome:
     )
     notes = [
         f"Warm; median of {repeats} interleaved passes each. Measured: predict_subset reads, "
-        "decodes and resizes the JPEGs (engine.datasets.decode_batches: each batch decoded on "
+        "decodes and resizes the JPEGs (engine.data.batches.decode_batches: each batch decoded on "
         "every core between model calls); baseline: the same classifier's predict_proba on "
         "those batches already in memory.",
         "Decoding the next batch while the model runs (tf.data prefetch) measured 0.63-0.91 "

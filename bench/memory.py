@@ -20,10 +20,12 @@ from PIL import Image
 from bench.context import Context, run_child
 from bench.report import Outcome, Row
 from engine.backbones import get_backbone
-from engine.datasets import Subset
+from engine.classifiers import FineTunedClassifier
+from engine.config import TrainConfig
+from engine.data.split import Subset
 from engine.evaluation import predict_subset
+from engine.model import build_model
 from engine.settings import Settings
-from engine.training import FineTunedClassifier, TrainConfig, build_model
 
 COUNTS = (1_000, 10_000)
 QUICK_COUNTS = (100, 1_000)
@@ -100,7 +102,7 @@ def run(ctx: Context) -> Outcome:
         f"{large:,} vs {small:,} images; {DISTINCT_IMAGES} random {IMAGE_SIZE}x{IMAGE_SIZE} JPEGs "
         "hard-linked up to the count; "
         "each case runs in a fresh process (peak RSS = its ru_maxrss) with the fine-tuned "
-        "network from engine.training.build_model (untrained head: same compute and memory).",
+        "network from engine.model.build_model (untrained head: same compute and memory).",
         "Resident memory with the model loaded, just before predict_subset: "
         f"{measured[0]['rss_before_mb']:.0f} MB ({small:,} case), "
         f"{measured[1]['rss_before_mb']:.0f} MB ({large:,} case).",

@@ -47,3 +47,14 @@ class JobBusyError(TransferLabError):
 
 class TrainingCancelled(TransferLabError):
     """Training stopped because the user cancelled it."""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The human part of an exception in one short line (OSError's strerror, else its first line).
+
+    TensorFlow and Keras messages can run to pages (whole tensors, stack dumps); a page or the
+    CLI shows only what says why.
+    """
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    lines = text.strip().splitlines()
+    return (lines[0][:limit] if lines else type(error).__name__).rstrip(".")

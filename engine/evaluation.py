@@ -1,19 +1,26 @@
-"""Evaluation on a split: predictions, accuracy, per-class P/R/F1, confusion, per-image table."""
+"""Evaluation: both models on the test photos, as one object pages interpret (errors, wins...)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from engine import datasets
-from engine.datasets import Subset
-from engine.zero_shot import ZeroShotReport
+from engine.data import batches
+from engine.data.split import Subset
+from engine.metrics import Metrics, compute_metrics
+from engine.schema import Fields, RecordError, describe
+
+if TYPE_CHECKING:
+    from engine.zero_shot import ZeroShotReport
+
+BatchCallback = Callable[[int], None]  # called with the 1-based number of each batch done
 
 
-class Classifier(Protocol):
-    """What both ZeroShotClassifier and FineTunedClassifier offer."""
+class Predicts(Protocol):
+    """What evaluation needs of a model (both classifiers have it)."""
 
     class_names: tuple[str, ...]
     input_size: int
@@ -22,124 +29,177 @@ class Classifier(Protocol):
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """Metrics and the per-image table that the gallery shows."""
+class Prediction:
+    """One test photo: the fine-tuned model's answer and, when known, the zero-shot one."""
 
-    class_names: tuple[str, ...]
-    accuracy: float
-    per_class: dict[str, dict[str, float]]  # class -> precision, recall, f1, support
-    confusion: list[list[int]]  # rows = true class, columns = predicted class
-    # path, true, predicted, confidence, correct, zero_shot_label / _class / _correct (None
-    # without a zero-shot report)
-    rows: list[dict]
+    path: str
+    true: str
+    predicted: str
+    confidence: float
+    zero_shot_label: str | None = None  # top-1 ImageNet label; None without a baseline
+    zero_shot_class: str | None = None  # the class that label maps to; None if unmapped
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted == self.true
+
+    @property
+    def zero_shot_correct(self) -> bool | None:
+        """None when the run has no zero-shot baseline."""
+        return None if self.zero_shot_label is None else self.zero_shot_class == self.true
 
     def to_dict(self) -> dict:
-        """JSON-ready copy (plain lists, str, int, float, bool, None) for the run store."""
+        """A predictions.json row (the derived 'correct' fields too, for readers of the file)."""
         return {
-            "class_names": list(self.class_names),
-            "accuracy": self.accuracy,
-            "per_class": {name: dict(values) for name, values in self.per_class.items()},
-            "confusion": [list(row) for row in self.confusion],
-            "rows": [dict(row) for row in self.rows],
+            "path": self.path,
+            "true": self.true,
+            "predicted": self.predicted,
+            "confidence": self.confidence,
+            "correct": self.correct,
+            "zero_shot_label": self.zero_shot_label,
+            "zero_shot_class": self.zero_shot_class,
+            "zero_shot_correct": self.zero_shot_correct,
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Evaluation:
-        """Rebuild an Evaluation from to_dict() output (e.g. read back from JSON).
-
-        Raises:
-            KeyError: a field is missing.
-        """
+    def from_dict(cls, data: object, where: str) -> Prediction:
+        fields = Fields(data, where)
         return cls(
-            class_names=tuple(data["class_names"]),
-            accuracy=float(data["accuracy"]),
-            per_class={name: dict(values) for name, values in data["per_class"].items()},
-            confusion=[list(row) for row in data["confusion"]],
-            rows=[dict(row) for row in data["rows"]],
+            path=fields.text("path"),
+            true=fields.text("true"),
+            predicted=fields.text("predicted"),
+            confidence=fields.number("confidence"),
+            zero_shot_label=fields.text("zero_shot_label", optional=True),
+            zero_shot_class=fields.text("zero_shot_class", optional=True),
         )
+
+
+@dataclass(frozen=True)
+class ZeroShotResult:
+    """The zero-shot baseline on the test photos, with the ImageNet->class mapping it used."""
+
+    metrics: Metrics
+    mapping: dict[str, list[int]]  # class -> ImageNet label indices (1001-label file)
+    unmapped_classes: tuple[str, ...]  # classes with no ImageNet counterpart
+
+    def to_dict(self) -> dict:
+        return {
+            **self.metrics.to_dict(),
+            "mapping": {name: [int(i) for i in indices] for name, indices in self.mapping.items()},
+            "unmapped_classes": list(self.unmapped_classes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, class_names: tuple[str, ...], where: str) -> ZeroShotResult:
+        fields = Fields(data, where)
+        mapping_fields = fields.fields("mapping")
+        mapping = {
+            name: list(mapping_fields.items(name, _label_index, optional=True) or [])
+            for name in class_names
+        }
+        return cls(
+            metrics=Metrics.from_dict(data, class_names, where),
+            mapping=mapping,
+            unmapped_classes=fields.texts("unmapped_classes"),
+        )
+
+
+def _label_index(data: object, where: str) -> int:
+    if isinstance(data, bool) or not isinstance(data, int) or data < 0:
+        raise RecordError(f"{where} is {describe(data)}, not an ImageNet label index")
+    return data
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The fine-tuned model's metrics and per-photo answers, beside the zero-shot baseline's.
+
+    The object the Evaluate and Demo pages receive (as fastai's ClassificationInterpretation):
+    questions about the results are its methods.
+    """
+
+    metrics: Metrics
+    predictions: tuple[Prediction, ...]
+    zero_shot: ZeroShotResult | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.metrics.class_names
+
+    @property
+    def accuracy(self) -> float:
+        return self.metrics.accuracy
+
+    def errors(self) -> list[Prediction]:
+        """Photos the fine-tuned model gets wrong, in test order."""
+        return [row for row in self.predictions if not row.correct]
+
+    def wins(self) -> list[Prediction]:
+        """Photos the zero-shot model gets wrong and the fine-tuned model gets right."""
+        return [row for row in self.predictions if row.correct and row.zero_shot_correct is False]
 
     def most_confused(self, n: int = 5) -> list[tuple[str, str, int]]:
         """Up to n (true, predicted, count) mistakes, most frequent first (as fastai's
         ClassificationInterpretation); ties keep confusion-matrix order."""
         mistakes = [
             (self.class_names[true], self.class_names[predicted], count)
-            for true, row in enumerate(self.confusion)
+            for true, row in enumerate(self.metrics.confusion)
             for predicted, count in enumerate(row)
             if true != predicted and count > 0
         ]
         mistakes.sort(key=lambda mistake: -mistake[2])  # stable, so ties stay in matrix order
         return mistakes[:n]
 
+    def select(
+        self,
+        true: str | None = None,
+        predicted: str | None = None,
+        only_errors: bool = False,
+        most_confident_first: bool | None = None,
+    ) -> list[Prediction]:
+        """Predictions kept by the filters (None = any), optionally sorted by confidence."""
+        kept = [
+            row
+            for row in self.predictions
+            if not (only_errors and row.correct)
+            and true in (None, row.true)
+            and predicted in (None, row.predicted)
+        ]
+        if most_confident_first is not None:
+            kept.sort(key=lambda row: row.confidence, reverse=most_confident_first)
+        return kept
 
-def predict_subset(classifier: Classifier, subset: Subset, batch_size: int = 32) -> np.ndarray:
+
+def predict_subset(
+    classifier: Predicts,
+    subset: Subset,
+    batch_size: int = 32,
+    on_batch: BatchCallback | None = None,
+) -> np.ndarray:
     """Probabilities [N, classes] for every image of subset, streamed in batches.
 
     Raises:
         ImageError: an image cannot be read any more.
     """
+    chunks = [np.zeros((0, len(classifier.class_names)), np.float32)]
     if not len(subset):
-        return np.zeros((0, len(classifier.class_names)), np.float32)
-    batches = [
-        classifier.predict_proba(images)
-        for images in datasets.decode_batches(subset, classifier.input_size, batch_size)
-    ]
-    return np.concatenate(batches).astype(np.float32, copy=False)
-
-
-def compute_metrics(
-    y_true: list[int], y_pred: list[int | None], class_names: tuple[str, ...]
-) -> tuple[float, dict[str, dict[str, float]], list[list[int]]]:
-    """(accuracy, per_class, confusion); a None prediction counts as wrong and in no column.
-
-    Precision, recall or F1 with a zero denominator are 0.0; accuracy of no images is 0.0.
-
-    Raises:
-        ValueError: y_true and y_pred differ in length, or hold an index outside class_names.
-    """
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}.")
-    num_classes = len(class_names)
-    true = np.asarray(y_true, dtype=np.int64)
-    answered = np.array([guess is not None for guess in y_pred], dtype=bool)
-    guessed = np.array([-1 if guess is None else guess for guess in y_pred], dtype=np.int64)
-    if np.any((true < 0) | (true >= num_classes)) or np.any(
-        answered & ((guessed < 0) | (guessed >= num_classes))
-    ):
-        raise ValueError(f"Class indices must lie in 0..{num_classes - 1} ({num_classes} classes).")
-
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(confusion, (true[answered], guessed[answered]), 1)
-    support = np.bincount(true, minlength=num_classes)  # counts unanswered images too
-    hits = np.diag(confusion)
-    precision = _divide(hits, confusion.sum(axis=0))
-    recall = _divide(hits, support)
-    f1 = _divide(2 * precision * recall, precision + recall)
-    per_class = {
-        name: {
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-        }
-        for i, name in enumerate(class_names)
-    }
-    accuracy = float(hits.sum() / len(true)) if len(true) else 0.0
-    return accuracy, per_class, confusion.tolist()
-
-
-def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Element-wise ratio with 0.0 where the denominator is 0 (sklearn's zero_division=0)."""
-    result = np.zeros(numerator.shape, dtype=np.float64)
-    return np.divide(numerator, denominator, out=result, where=denominator > 0)
+        return chunks[0]
+    decoded = batches.decode_batches(subset, classifier.input_size, batch_size)
+    for number, images in enumerate(decoded, start=1):
+        chunks.append(classifier.predict_proba(images))
+        if on_batch is not None:
+            on_batch(number)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 def evaluate(
-    classifier: Classifier,
+    classifier: Predicts,
     subset: Subset,
     zero_shot: ZeroShotReport | None = None,
     batch_size: int = 32,
+    on_batch: BatchCallback | None = None,
 ) -> Evaluation:
-    """Evaluate the fine-tuned classifier on subset; zero_shot adds its label per row.
+    """Evaluate the fine-tuned classifier on subset; zero_shot adds its answer per photo.
 
     zero_shot must come from evaluate_zero_shot on the same subset with the same class names.
 
@@ -152,42 +212,28 @@ def evaluate(
             f"{len(subset)}; run evaluate_zero_shot on the same subset."
         )
     class_names = tuple(classifier.class_names)
-    probabilities = predict_subset(classifier, subset, batch_size)
+    probabilities = predict_subset(classifier, subset, batch_size, on_batch)
     predicted = [int(index) for index in probabilities.argmax(axis=1)]
-    accuracy, per_class, confusion = compute_metrics(list(subset.labels), predicted, class_names)
     rows = []
     for i, path in enumerate(subset.paths):
-        truth, guess = subset.labels[i], predicted[i]
-        row = {
-            "path": str(path),
-            "true": class_names[truth],
-            "predicted": class_names[guess],
-            "confidence": float(probabilities[i, guess]),
-            "correct": guess == truth,
-            "zero_shot_label": None,
-            "zero_shot_class": None,
-            "zero_shot_correct": None,
-        }
+        guess = predicted[i]
+        label, mapped = None, None
         if zero_shot is not None:
-            zero_shot_guess = zero_shot.predicted[i]
-            row["zero_shot_label"] = zero_shot.top_labels[i]
-            if zero_shot_guess is not None:
-                row["zero_shot_class"] = class_names[zero_shot_guess]
-            row["zero_shot_correct"] = zero_shot_guess == truth
-        rows.append(row)
-    return Evaluation(class_names, accuracy, per_class, confusion, rows)
-
-
-def zero_shot_metrics(report: ZeroShotReport, subset: Subset, class_names: tuple[str, ...]) -> dict:
-    """JSON-ready zero-shot figures for the run store: accuracy, per_class, confusion, mapping,
-    unmapped_classes (report must come from evaluate_zero_shot on subset with class_names)."""
-    accuracy, per_class, confusion = compute_metrics(
-        list(subset.labels), list(report.predicted), class_names
+            label = zero_shot.top_labels[i]
+            if zero_shot.predicted[i] is not None:
+                mapped = class_names[zero_shot.predicted[i]]
+        rows.append(
+            Prediction(
+                path=str(path),
+                true=class_names[subset.labels[i]],
+                predicted=class_names[guess],
+                confidence=float(probabilities[i, guess]),
+                zero_shot_label=label,
+                zero_shot_class=mapped,
+            )
+        )
+    return Evaluation(
+        metrics=compute_metrics(list(subset.labels), predicted, class_names),
+        predictions=tuple(rows),
+        zero_shot=None if zero_shot is None else zero_shot.result,
     )
-    return {
-        "accuracy": accuracy,
-        "per_class": per_class,
-        "confusion": confusion,
-        "mapping": {name: [int(i) for i in indices] for name, indices in report.mapping.items()},
-        "unmapped_classes": list(report.unmapped_classes),
-    }

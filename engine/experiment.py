@@ -4,23 +4,39 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.datasets import Dataset, Split, read_split_file, scan_dataset, split_dataset
+from engine import training
+from engine.config import TrainConfig
+from engine.data.scan import Dataset, scan_dataset
+from engine.data.split import Split, make_split
 from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelled
-from engine.evaluation import compute_metrics, evaluate
-from engine.runs import RunInfo, RunStore, utc_now
+from engine.evaluation import evaluate
+from engine.events import EVALUATE, ZERO_SHOT, EventCallback
+from engine.progress import Progress, StagePlan
+from engine.run_record import DataFacts, Run, RunInfo
+from engine.runs import RunStore, utc_now
 from engine.settings import Settings
-from engine.training import EventCallback, ProgressEvent, TrainConfig, fit
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
 
-ZERO_SHOT_STAGE = "zero_shot"
-EVALUATE_STAGE = "evaluate"
-
 logger = logging.getLogger(__name__)
+
+
+def stages(split: Split, config: TrainConfig) -> list[StagePlan]:
+    """The whole plan: the zero-shot baseline, training's stages, the evaluation.
+
+    Both test-photo passes cost about one forward pass of MobileNetV2 per batch.
+    """
+    test_batches = math.ceil(len(split.test) / config.batch_size)
+    return [
+        StagePlan(ZERO_SHOT, 0, test_batches, 1.0),
+        *training.stages(split, config),
+        StagePlan(EVALUATE, 0, test_batches, 1.0),
+    ]
 
 
 def run_experiment(
@@ -39,159 +55,105 @@ def run_experiment(
     ModelUnavailableError the run is saved without zero-shot figures and says why.
     On cancel a 'cancelled' run (config + history so far, no model) is saved and
     TrainingCancelled is re-raised.
-
-    Events are numbered over the whole experiment: stage 1 is 'zero_shot', then the
-    training stages, and the last one is 'evaluate'.
     """
     config = config.validate()
     dataset = scan_dataset(data_dir, settings.max_image_pixels)
     split = make_split(dataset, config, split_file)
-    relay = _EventRelay(on_event, _expected_training_stages(config))
+    progress = Progress(stages(split, config), on_event, cancel)
     loader = zero_shot or (lambda: ZeroShotClassifier.load(settings))
-    report, zero_shot_metrics = _zero_shot_baseline(split, mapping, loader, relay)
+    report, zero_shot_error = _zero_shot_baseline(split, config, mapping, loader, progress)
 
     store = RunStore(settings.runs_dir)
-    metrics = {**_data_facts(dataset, split, split_file), "zero_shot": zero_shot_metrics}
     info = RunInfo(
         run_id="",
         created="",
         status="complete",
         dataset=str(dataset.root),
         class_names=tuple(split.class_names),
-        config=dataclasses.asdict(config),
+        config=config,
         test_accuracy=None,
         zero_shot_accuracy=report.accuracy if report is not None else None,
         train_seconds=None,
     )
+    run = Run(
+        info=info,
+        history=progress.history,
+        data=_data_facts(dataset, split, split_file),
+        zero_shot=report.result if report is not None else None,
+        zero_shot_error=zero_shot_error,
+        evaluation=None,
+    )
 
     started = time.monotonic()
     try:
-        result = fit(split, config, settings, on_event=relay, cancel=cancel)
+        result = training.fit(split, config, settings, progress)
     except TrainingCancelled:
         cancelled = dataclasses.replace(
             info, status="cancelled", train_seconds=time.monotonic() - started
         )
-        _save_cancelled(store, cancelled, relay.history, metrics)
+        _save_cancelled(store, dataclasses.replace(run, info=cancelled))
         raise
 
-    relay.extra_stage("stage_start", EVALUATE_STAGE)
+    progress.start_stage(EVALUATE)
     evaluation = evaluate(
-        result.classifier, split.test, zero_shot=report, batch_size=config.batch_size
+        result.classifier,
+        split.test,
+        zero_shot=report,
+        batch_size=config.batch_size,
+        on_batch=lambda number: progress.batch(0, number),
     )
-    relay.extra_stage("stage_end", EVALUATE_STAGE)
+    progress.end_stage()
 
-    metrics.update(
-        accuracy=evaluation.accuracy, per_class=evaluation.per_class, confusion=evaluation.confusion
-    )
     info = dataclasses.replace(
         info, created=utc_now(), test_accuracy=evaluation.accuracy, train_seconds=result.seconds
     )
-    history = {**result.history, "stage": list(result.stages)}
-    run_id = store.save(result.classifier, info, history, metrics, evaluation.rows)
+    run = dataclasses.replace(run, info=info, history=result.history, evaluation=evaluation)
+    run_id = store.save(run, result.classifier)
     return dataclasses.replace(info, run_id=run_id)
 
 
-def make_split(
-    dataset: Dataset, config: TrainConfig, split_file: str | Path | None = None
-) -> Split:
-    """An experiment's split recipe: the split file when given, else config's seeded split."""
-    if split_file is not None:
-        return read_split_file(dataset, split_file, config.validation_fraction, config.seed)
-    return split_dataset(dataset, config.validation_fraction, config.test_fraction, config.seed)
-
-
-def _data_facts(dataset: Dataset, split: Split, split_file: str | Path | None) -> dict:
-    """What the run's metrics record about the data it was trained and tested on."""
-    return {
-        "class_names": list(split.class_names),
-        "dataset": str(dataset.root),
-        "split_file": str(split_file) if split_file is not None else None,
-        "split": {
-            "train": len(split.train),
-            "validation": len(split.validation),
-            "test": len(split.test),
-        },
-        "skipped": len(dataset.skipped),
-        "skipped_files": [dataclasses.asdict(skipped) for skipped in dataset.skipped],
-        "warnings": list(dataset.warnings),
-    }
-
-
-def _expected_training_stages(config: TrainConfig) -> int:
-    """Best guess of training's stage count, used until training reports its own."""
-    cached_features = not config.augment
-    return int(cached_features) + 1 + int(config.fine_tune_epochs > 0)
+def _data_facts(dataset: Dataset, split: Split, split_file: str | Path | None) -> DataFacts:
+    """What the run records about the data it was trained and tested on."""
+    return DataFacts(
+        dataset=str(dataset.root),
+        split_file=str(split_file) if split_file is not None else None,
+        num_train=len(split.train),
+        num_validation=len(split.validation),
+        num_test=len(split.test),
+        skipped_files=dataset.skipped,
+        warnings=dataset.warnings,
+    )
 
 
 def _zero_shot_baseline(
     split: Split,
+    config: TrainConfig,
     mapping: dict[str, list[int]] | None,
     loader: Callable[[], ZeroShotClassifier],
-    relay: _EventRelay,
-) -> tuple[ZeroShotReport | None, dict]:
-    """The zero-shot report on split.test and its metrics, or (None, {'error': why})."""
-    relay.extra_stage("stage_start", ZERO_SHOT_STAGE)
+    progress: Progress,
+) -> tuple[ZeroShotReport | None, str | None]:
+    """The zero-shot report on split.test, or (None, why it could not be computed)."""
+    progress.start_stage(ZERO_SHOT)
     try:
-        report = evaluate_zero_shot(loader(), split.test, split.class_names, mapping)
+        report = evaluate_zero_shot(
+            loader(),
+            split.test,
+            split.class_names,
+            mapping,
+            batch_size=config.batch_size,
+            on_batch=lambda number: progress.batch(0, number),
+        )
     except ModelUnavailableError as exc:
         logger.warning("Continuing without the zero-shot baseline: %s", exc)
-        return None, {"error": str(exc)}
+        return None, str(exc)
     finally:
-        relay.extra_stage("stage_end", ZERO_SHOT_STAGE)
-    _, per_class, confusion = compute_metrics(
-        list(split.test.labels), list(report.predicted), split.class_names
-    )
-    return report, {
-        "accuracy": report.accuracy,
-        "per_class": per_class,
-        "confusion": confusion,
-        "mapping": report.mapping,
-        "unmapped_classes": list(report.unmapped_classes),
-    }
+        progress.end_stage()
+    return report, None
 
 
-def _save_cancelled(store: RunStore, info: RunInfo, history: dict, metrics: dict) -> None:
+def _save_cancelled(store: RunStore, run: Run) -> None:
     """Keep what a cancelled training learned about itself; the cancel itself still wins."""
     try:
-        store.save(None, dataclasses.replace(info, created=utc_now()), history, metrics, [])
+        store.save(dataclasses.replace(run, info=dataclasses.replace(run.info, created=utc_now())))
     except RunStoreError as exc:
         logger.error("The cancelled run could not be saved: %s", exc)
-
-
-class _EventRelay:
-    """Renumbers training events over the experiment's stages and records epoch history."""
-
-    def __init__(self, on_event: EventCallback | None, num_training_stages: int) -> None:
-        self._on_event = on_event
-        self._num_training_stages = num_training_stages
-        self.history: dict[str, list] = {}  # same shape as a saved run's history
-
-    def __call__(self, event: ProgressEvent) -> None:
-        self._num_training_stages = event.num_stages
-        if event.kind == "epoch_end":
-            self._record(event)
-        self._emit(
-            dataclasses.replace(
-                event, stage_index=event.stage_index + 1, num_stages=self._num_stages
-            )
-        )
-
-    def extra_stage(self, kind: str, stage: str) -> None:
-        """Announce the experiment's own first (zero-shot) or last (evaluate) stage."""
-        index = 1 if stage == ZERO_SHOT_STAGE else self._num_stages
-        self._emit(
-            ProgressEvent(kind=kind, stage=stage, stage_index=index, num_stages=self._num_stages)
-        )
-
-    @property
-    def _num_stages(self) -> int:
-        return self._num_training_stages + 2
-
-    def _record(self, event: ProgressEvent) -> None:
-        for name, value in event.metrics.items():
-            self.history.setdefault(name, []).append(value)
-        self.history.setdefault("stage", []).append(event.stage)
-
-    def _emit(self, event: ProgressEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)

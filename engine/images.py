@@ -13,9 +13,9 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from engine.errors import ImageError
+from engine.settings import DEFAULT_MAX_IMAGE_PIXELS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-DEFAULT_MAX_PIXELS = 50_000_000
 
 ImageSource = str | Path | bytes | BinaryIO
 
@@ -37,7 +37,7 @@ def printable(path: str | Path) -> str:
     return os.fsencode(path).decode("utf-8", errors="replace")
 
 
-def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
     """Return the image as upright 8-bit RGB (first frame of animations).
 
     Raises:
@@ -47,7 +47,9 @@ def open_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     return _decode(source, max_pixels, draft_size=None)
 
 
-def load_array(source: ImageSource, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_array(
+    source: ImageSource, size: int, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> np.ndarray:
     """Return uint8 [size, size, 3]: open_image, then resize (bilinear, aspect squashed)."""
     image = _decode(source, max_pixels, draft_size=size)
     return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
@@ -56,7 +58,7 @@ def load_array(source: ImageSource, size: int, max_pixels: int = DEFAULT_MAX_PIX
 def thumbnail(
     source: ImageSource,
     size: int = 192,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     square: bool = False,
 ) -> Image.Image:
     """Return a small RGB copy for grids: longest side = size, or centre-cropped to size x size."""
@@ -67,6 +69,21 @@ def thumbnail(
     scale = size / max(image.size)
     new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(new_size, Image.Resampling.BILINEAR)
+
+
+def thumbnail_jpeg(
+    source: ImageSource,
+    size: int = 192,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    border: str | None = None,
+) -> bytes:
+    """JPEG bytes of a square, centre-cropped thumbnail, optionally framed in a colour."""
+    picture = thumbnail(source, size, max_pixels, square=True)
+    if border is not None:
+        picture = ImageOps.expand(picture, border=max(3, size // 40), fill=border)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def _decode(source: ImageSource, max_pixels: int, draft_size: int | None) -> Image.Image:

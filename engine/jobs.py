@@ -12,18 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config import TrainConfig
 from engine.errors import JobBusyError, TrainingCancelled, TransferLabError
-from engine.experiment import run_experiment
-from engine.runs import RunInfo
+from engine.events import History, ProgressEvent, format_seconds
+from engine.run_record import RunInfo
 from engine.settings import Settings
-from engine.training import ProgressEvent, TrainConfig
-from engine.zero_shot import ZeroShotClassifier
 
 FAILED_PREFIX = "Training failed: "
 
 logger = logging.getLogger(__name__)
 
 Runner = Callable[..., RunInfo]  # called like engine.experiment.run_experiment
+
+
+def _run_experiment(*args: Any, **kwargs: Any) -> RunInfo:
+    """engine.experiment.run_experiment, imported when a training starts: the sidebar of every
+    page creates the job manager, and TensorFlow need not load until something trains."""
+    from engine.experiment import run_experiment
+
+    return run_experiment(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -40,9 +47,7 @@ class JobSnapshot:
     batch: int = 0
     num_batches: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
-    # Per epoch over all stages, shaped like a saved run's history: metric lists plus 'stage'
-    # (the stage name of each epoch), so live and saved curves draw the same way.
-    history: dict[str, list[float]] = field(default_factory=dict)
+    history: History = field(default_factory=History)  # per epoch so far, all stages
     eta_seconds: float | None = None
     elapsed_seconds: float = 0.0
     message: str = ""  # error text when failed, note when done
@@ -75,16 +80,10 @@ class JobSnapshot:
         return f"{text} ({self.message})" if self.message else text
 
 
-def format_seconds(seconds: float) -> str:
-    """'12 s' or '3 min 05 s' (durations a person reads at a glance)."""
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
-
-
 class JobManager:
     """Runs engine.experiment.run_experiment in a daemon thread; thread-safe."""
 
-    def __init__(self, settings: Settings, *, runner: Runner = run_experiment) -> None:
+    def __init__(self, settings: Settings, *, runner: Runner = _run_experiment) -> None:
         self.settings = settings
         self._runner = runner
         self._lock = threading.Lock()
@@ -101,7 +100,7 @@ class JobManager:
         split_file: str | Path | None = None,
         mapping: dict[str, list[int]] | None = None,
         *,
-        zero_shot: Callable[[], ZeroShotClassifier] | None = None,
+        zero_shot: Callable[[], Any] | None = None,
     ) -> str:
         """Start a training and return its job id at once. Raises JobBusyError while one runs.
 
@@ -146,7 +145,7 @@ class JobManager:
                 **{
                     **record,
                     "metrics": dict(record["metrics"]),
-                    "history": {name: list(values) for name, values in record["history"].items()},
+                    "history": record["history"].copy(),
                     "elapsed_seconds": elapsed,
                 }
             )
@@ -180,11 +179,7 @@ class JobManager:
             )
             if event.metrics:  # stage events carry none; keep the last figures on show
                 record["metrics"] = dict(event.metrics)
-            if event.kind == "epoch_end":
-                history = record["history"]
-                for name, value in event.metrics.items():
-                    history.setdefault(name, []).append(value)
-                history.setdefault("stage", []).append(event.stage)
+            record["history"].record(event)
 
     def _run(self, data_dir: str | Path, config: TrainConfig, kwargs: dict) -> None:
         """Thread body: run the experiment and record how it ended (never raises)."""
@@ -212,5 +207,6 @@ class JobManager:
 
 
 def _as_record(snapshot: JobSnapshot) -> dict[str, Any]:
-    """A mutable progress record holding a snapshot's fields (deep copy)."""
-    return dataclasses.asdict(snapshot)
+    """A mutable progress record holding a snapshot's fields (with its own history)."""
+    record = {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot)}
+    return {**record, "metrics": dict(snapshot.metrics), "history": snapshot.history.copy()}

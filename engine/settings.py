@@ -15,6 +15,7 @@ DEFAULT_IMAGENET_LABELS = (
     "https://storage.googleapis.com/download.tensorflow.org/data/ImageNetLabels.txt"
 )
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -42,10 +43,11 @@ class Settings:
     data_dir: Path | None = None
     runs_dir: Path = Path("runs")
     uploads_dir: Path = Path("uploads")
+    cache_dir: Path | None = None  # None: runs_dir/.cache
     extra_data_roots: tuple[Path, ...] = field(default_factory=tuple)
     distribute: str = "none"
     max_upload_mb: int = 200
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_archive_files: int = 50_000
     max_archive_mb: int = 2_000
 
@@ -58,6 +60,7 @@ class Settings:
             return env.get(name, "").strip() or default
 
         data_dir = text("TLAB_DATA_DIR", "")
+        cache_dir = text("TLAB_CACHE_DIR", "")
         distribute = text("TLAB_DISTRIBUTE", "none").lower()
         if distribute not in DISTRIBUTE_CHOICES:
             raise SettingsError(
@@ -73,6 +76,7 @@ class Settings:
             data_dir=Path(data_dir).expanduser() if data_dir else None,
             runs_dir=Path(text("TLAB_RUNS_DIR", "runs")).expanduser(),
             uploads_dir=Path(text("TLAB_UPLOADS_DIR", "uploads")).expanduser(),
+            cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
             extra_data_roots=roots,
             distribute=distribute,
             max_upload_mb=_int(env, "TLAB_MAX_UPLOAD_MB", cls.max_upload_mb),
@@ -80,6 +84,11 @@ class Settings:
             max_archive_files=_int(env, "TLAB_MAX_ARCHIVE_FILES", cls.max_archive_files),
             max_archive_mb=_int(env, "TLAB_MAX_ARCHIVE_MB", cls.max_archive_mb),
         )
+
+    @property
+    def cache_root(self) -> Path:
+        """Where derived files (frozen-feature cache) live: TLAB_CACHE_DIR, else runs_dir/.cache."""
+        return self.cache_dir if self.cache_dir is not None else self.runs_dir / ".cache"
 
     @property
     def data_roots(self) -> tuple[Path, ...]:

@@ -4,12 +4,13 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from engine import images
+from engine.classifiers import Classifier
 from engine.settings import Settings
-from ui import state
+from ui import cache, models
 from ui.errors import guard
 from ui.setup import page_setup
 from ui.tables import percent
-from ui.topk_bars import render_topk, top_k_pairs
+from ui.topk_bars import render_topk
 
 TOP_K = 5
 
@@ -30,29 +31,17 @@ def photo_ui() -> UploadedFile | None:
     return photo
 
 
-def render_zero_shot(photo: UploadedFile, settings: Settings) -> None:
-    """ImageNet top-5 of the Hub MobileNetV2."""
-    classifier = state.load_zero_shot(settings)
-    array = images.load_array(photo, classifier.input_size, settings.max_image_pixels)
-    render_topk(classifier.top_k(array[None], TOP_K)[0], "classify_zs")
-
-
 def run_ui(settings: Settings) -> str | None:
     """The fine-tuned run to compare with (newest complete first), None when there is none."""
-    runs = state.complete_runs(state.get_run_store(settings.runs_dir))
+    runs = cache.get_run_store(settings.runs_dir).list(status="complete")
     labels = {info.run_id: f"{info.run_id} · {percent(info.test_accuracy)}" for info in runs}
     return st.selectbox("Fine-tuned run", list(labels), format_func=labels.get, key="classify_run")
 
 
-def render_fine_tuned(photo: UploadedFile, settings: Settings, run_id: str | None) -> None:
-    """Top-k of the chosen run's model, or a note that there is no run yet."""
-    if run_id is None:
-        st.info("No fine-tuned run yet, so only the zero-shot answer is shown. Train one first.")
-        return
-    model = state.load_run_model(settings.runs_dir, run_id)
+def render_answer(photo: UploadedFile, model: Classifier, settings: Settings, key: str) -> None:
+    """The model's top-k for the photo, as words and bars."""
     array = images.load_array(photo, model.input_size, settings.max_image_pixels)
-    pairs = top_k_pairs(model.predict_proba(array[None])[0], model.class_names, TOP_K)
-    render_topk(pairs, "classify_ft")
+    render_topk(model.top_k(array[None], TOP_K)[0], key)
 
 
 settings = page_setup("Classify a photo")
@@ -68,6 +57,11 @@ left, right = st.columns(2)
 left.subheader("Zero-shot (ImageNet labels)")
 right.subheader("Fine-tuned on your classes")
 with left, guard(stop=False):
-    render_zero_shot(photo, settings)
+    render_answer(photo, models.load_zero_shot(settings), settings, "classify_zs")
 with right, guard(stop=False):
-    render_fine_tuned(photo, settings, run_id)
+    if run_id is None:
+        st.info("No fine-tuned run yet, so only the zero-shot answer is shown. Train one first.")
+    else:
+        render_answer(
+            photo, models.load_run_model(settings.runs_dir, run_id), settings, "classify_ft"
+        )

@@ -6,15 +6,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from engine import datasets
-from engine.datasets import Skipped, ZipImport
-from engine.errors import ArchiveError
+from engine.data import archive
+from engine.data.archive import ZipImport
+from engine.data.paths import resolve_user_path
+from engine.data.scan import Skipped
+from engine.data.split import find_split_file
 from engine.settings import Settings
-from ui import state
+from ui import cache, session
+from ui.charts import class_counts_figure
 from ui.errors import guard
 from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
@@ -25,21 +27,15 @@ SAMPLES_PER_CLASS = 6
 
 def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
     """Extract an uploaded zip once per upload; reruns reuse the extracted folder."""
-    limit_mb = settings.max_upload_mb
-    if upload.size > limit_mb * 2**20:
-        raise ArchiveError(
-            f"The .zip is {upload.size / 2**20:.0f} MB, over the {limit_mb} MB limit "
-            "(TLAB_MAX_UPLOAD_MB). Upload a smaller archive or raise the limit."
-        )
-    imported = st.session_state.setdefault("data_imports", {})
-    if upload.file_id not in imported:
+    archive.check_upload_size(upload.name, upload.size, settings)
+    if session.imported(upload.file_id) is None:
         with tempfile.TemporaryDirectory() as folder:
             # Keep the uploaded name: the engine's messages and the new folder are named after it.
-            archive = Path(folder) / Path(upload.name).name
-            with archive.open("wb") as copy:
+            copy_path = Path(folder) / Path(upload.name).name
+            with copy_path.open("wb") as copy:
                 shutil.copyfileobj(upload, copy)
-            imported[upload.file_id] = datasets.import_zip_report(archive, settings)
-    return imported[upload.file_id]
+            session.remember_import(upload.file_id, archive.import_zip_report(copy_path, settings))
+    return session.imported(upload.file_id)
 
 
 def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ...]]:
@@ -52,7 +48,7 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
     if source == "Folder path":
         text = st.text_input("Folder with one sub-folder of photos per class", key="data_path")
         st.caption("Allowed under: " + ", ".join(f"`{root}`" for root in settings.data_roots))
-        return (datasets.resolve_user_path(text, settings) if text.strip() else None), ()
+        return (resolve_user_path(text, settings) if text.strip() else None), ()
     upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
     if upload is None:
         return None, ()
@@ -66,11 +62,10 @@ with guard():
 if folder is None:
     st.stop()
 with guard():
-    dataset = state.scan(folder, settings)
+    dataset = cache.scan(folder, settings)
 
-split_file = state.default_split_file(folder)
-st.session_state["dataset_dir"] = str(folder)
-st.session_state["split_file"] = str(split_file or "")
+split_file = find_split_file(folder)
+session.choose_dataset(folder, split_file)
 st.success(
     f"Using `{folder}`: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
     + (f", split as in `{split_file.name}`." if split_file else ", split at random (seeded).")
@@ -79,9 +74,7 @@ for warning in dataset.warnings:
     st.warning(warning)
 
 counts = dataset.counts()
-figure = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), text=list(counts.values())))
-figure.update_layout(title="Photos per class", height=320, margin={"t": 40, "b": 10})
-st.plotly_chart(figure, key="data_counts")
+st.plotly_chart(class_counts_figure(counts), key="data_counts")
 
 st.subheader("Samples")
 for index, name in enumerate(dataset.class_names):

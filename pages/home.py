@@ -4,11 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.config import TrainConfig
+from engine.data.split import find_split_file
 from engine.errors import JobBusyError
-from engine.runs import Run, RunInfo, RunStore
+from engine.run_record import Run, RunInfo
+from engine.runs import RunStore
 from engine.settings import Settings
-from engine.training import TrainConfig
-from ui import state
+from ui import cache, models, session
 from ui.curves import render_curves
 from ui.errors import guard
 from ui.gallery import row_card
@@ -20,10 +22,15 @@ from ui.tables import percent
 NUM_WINS = 8
 
 
+def same_dataset(recorded: str, folder: Path) -> bool:
+    """Whether a run's dataset field names this folder (as typed or resolved)."""
+    return recorded == str(folder) or Path(recorded).resolve() == folder.resolve()
+
+
 def find_demo_run(store: RunStore, data_dir: Path) -> RunInfo | None:
     """Newest complete run on the sample folder: the demo reuses it instead of training."""
-    runs = state.complete_runs(store)
-    return next((info for info in runs if state.same_dataset(info.dataset, data_dir)), None)
+    runs = store.list(status="complete")
+    return next((info for info in runs if same_dataset(info.dataset, data_dir)), None)
 
 
 def render_story(run: Run, settings: Settings) -> None:
@@ -34,9 +41,9 @@ def render_story(run: Run, settings: Settings) -> None:
     left.metric("Off-the-shelf ImageNet model (zero-shot)", percent(zero_shot), border=True)
     right.metric("Fine-tuned on your photos", percent(fine_tuned), delta=delta, border=True)
     if zero_shot is None:
-        st.caption(f"No zero-shot baseline: {run.metrics['zero_shot'].get('error', 'unknown')}")
-    st.caption(f"Both measured on the same {len(run.predictions)} held-out test photos.")
-    wins = [r for r in run.predictions if r["correct"] and r["zero_shot_correct"] is False]
+        st.caption(f"No zero-shot baseline: {run.zero_shot_error}")
+    st.caption(f"Both measured on the same {len(run.evaluation.predictions)} held-out test photos.")
+    wins = run.evaluation.wins()
     if wins:
         st.subheader("Zero-shot wrong, fine-tuned right")
         render_grid([row_card(row) for row in wins[:NUM_WINS]], settings)
@@ -57,21 +64,21 @@ if settings.data_dir is None:
     )
     st.stop()
 
-store = state.get_run_store(settings.runs_dir)
+store = cache.get_run_store(settings.runs_dir)
 st.caption(f"Sample photos: `{settings.data_dir}`")
 if st.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
-    st.session_state["home_requested"] = True
+    session.request_demo()
     if find_demo_run(store, settings.data_dir) is None:
         with guard(stop=False):
             try:
-                split_file = state.default_split_file(settings.data_dir)
-                state.start_training(settings, settings.data_dir, TrainConfig(), split_file)
+                split_file = find_split_file(settings.data_dir)
+                models.start_training(settings, settings.data_dir, TrainConfig(), split_file)
             except JobBusyError:
                 st.warning("A training job is running; the demo can start when it has finished.")
 
 demo = find_demo_run(store, settings.data_dir)
-if st.session_state.get("home_requested") and demo is not None:
+if session.demo_requested() and demo is not None:
     with guard():
         render_story(store.load(demo.run_id), settings)
 else:  # the story appears when the job ends: the progress widget then reruns the page
-    render_job_progress(state.get_job_manager(settings), key="home")
+    render_job_progress(cache.get_job_manager(settings), key="home")

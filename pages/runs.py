@@ -3,7 +3,7 @@
 import streamlit as st
 
 from engine.runs import EXPORT_FORMATS, RunStore
-from ui import state
+from ui import cache, models, session
 from ui.curves import METRICS, compare_figure
 from ui.errors import guard
 from ui.setup import page_setup
@@ -31,10 +31,9 @@ def export_ui(store: RunStore, run_id: str) -> None:
     fmt = st.radio("Format", EXPORT_FORMATS, horizontal=True, key="runs_export_format")
     if st.button("Prepare download", key="runs_export"):
         with st.spinner("Exporting the model..."):
-            st.session_state["runs_exported"] = (run_id, fmt, store.export(run_id, fmt))
-    exported = st.session_state.get("runs_exported")
-    if exported and exported[:2] == (run_id, fmt):
-        path = exported[2]
+            session.remember_export(run_id, fmt, models.export_run(store.root, run_id, fmt))
+    path = session.exported(run_id, fmt)
+    if path is not None:
         name = f"{run_id}-{path.name}"
         st.download_button(
             f"Download {name}", path.read_bytes(), name, MIME[fmt], key="runs_download"
@@ -44,17 +43,17 @@ def export_ui(store: RunStore, run_id: str) -> None:
 def delete_ui(store: RunStore, run_id: str) -> None:
     """Delete after an explicit confirmation; the list refreshes afterwards."""
     if st.button("Delete this run", key="runs_delete", icon=":material/delete:"):
-        st.session_state["runs_confirm_delete"] = run_id
-    if st.session_state.get("runs_confirm_delete") == run_id:
+        session.ask_delete(run_id)
+    if session.delete_asked(run_id):
         st.warning(f"Delete run {run_id} and its model for good?")
         if st.button("Yes, delete it", type="primary", key="runs_delete_confirm"):
             store.delete(run_id)
-            st.session_state.pop("runs_confirm_delete")
+            session.ask_delete(None)
             st.rerun()
 
 
 settings = page_setup("Runs")
-store = state.get_run_store(settings.runs_dir)
+store = cache.get_run_store(settings.runs_dir)
 with guard():
     runs = store.list()
 if not runs:
@@ -65,7 +64,7 @@ run_ids = [info.run_id for info in runs]
 with guard(stop=False):
     compare_ui(store, run_ids)
 
-exportable = [info.run_id for info in state.complete_runs(store)]
+exportable = [info.run_id for info in runs if info.complete]
 first = run_ids.index(exportable[0]) if exportable else 0
 run_id = st.selectbox("Run", run_ids, index=first, key="runs_selected")
 export_column, delete_column = st.columns(2)

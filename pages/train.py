@@ -3,9 +3,9 @@
 import streamlit as st
 
 from engine.backbones import BACKBONES
+from engine.config import TrainConfig
 from engine.errors import JobBusyError
-from engine.training import TrainConfig
-from ui import state
+from ui import cache, models, session
 from ui.errors import guard
 from ui.progress import render_job_progress
 from ui.setup import page_setup, require_dataset
@@ -76,17 +76,17 @@ def config_form_ui() -> TrainConfig | None:
 
 settings = page_setup("Train")
 data_dir, split_file = require_dataset()
-mapping = state.user_mapping(data_dir)
+mapping = session.mapping(data_dir)
 st.caption(
     f"Dataset `{data_dir}` · split: {f'`{split_file.name}`' if split_file else 'random (seeded)'}"
     f" · zero-shot mapping: {'edited' if mapping else 'automatic'}"
 )
-manager = state.get_job_manager(settings)
+manager = cache.get_job_manager(settings)
 config = config_form_ui()
 if config is not None:
     with guard(stop=False):
         try:
-            state.start_training(settings, data_dir, config, split_file, mapping)
+            models.start_training(settings, data_dir, config, split_file, mapping)
         except JobBusyError:
             st.warning("A job is running: wait for it to finish, or cancel it below.")
 render_job_progress(manager, key="train")

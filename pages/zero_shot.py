@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from engine.zero_shot import auto_mapping
-from ui import state
+from engine.config import TrainConfig
+from engine.data.split import make_split
+from engine.mapping import auto_mapping
+from ui import cache, models, session
 from ui.errors import guard
 from ui.image_grid import Card, mark, paginate, render_grid
 from ui.mapping import mapping_editor
@@ -16,9 +18,10 @@ TOP_K = 3
 settings = page_setup("Zero-shot ImageNet baseline")
 data_dir, split_file = require_dataset()
 with guard():
-    classifier = state.load_zero_shot(settings)
-    dataset = state.scan(data_dir, settings)
-    split = state.dataset_split(dataset, split_file)
+    classifier = models.load_zero_shot(settings)
+    dataset = cache.scan(data_dir, settings)
+    # The split a training with the default settings makes: its test photos are scored here.
+    split = make_split(dataset, TrainConfig(), split_file)
 test, class_names = split.test, split.class_names
 
 st.subheader("Which ImageNet labels count as each class")
@@ -28,12 +31,12 @@ st.caption(
 )
 automatic = auto_mapping(class_names, classifier.class_names)
 mapping = mapping_editor(
-    class_names, classifier.class_names, state.user_mapping(data_dir) or automatic, "zero_shot_map"
+    class_names, classifier.class_names, session.mapping(data_dir) or automatic, "zero_shot_map"
 )
-state.save_user_mapping(data_dir, None if mapping == automatic else mapping)
+session.save_mapping(data_dir, None if mapping == automatic else mapping)
 
 with guard():
-    report = state.zero_shot_report(settings, test, class_names, mapping)
+    report = models.zero_shot_report(settings, test, class_names, mapping)
 left, right = st.columns(2)
 left.metric("Zero-shot accuracy on the test photos", percent(report.accuracy), border=True)
 right.metric("Test photos", len(test), border=True)
@@ -48,7 +51,7 @@ st.subheader("Test photos: ImageNet top guesses")
 indices = paginate(range(len(test)), PER_PAGE, key="zero_shot_page")
 paths = tuple(str(test.paths[i]) for i in indices)
 with guard():
-    guesses = state.zero_shot_top_k(settings, paths, TOP_K)
+    guesses = models.zero_shot_top_k(settings, paths, TOP_K)
 cards = []
 for index, path, pairs in zip(indices, paths, guesses, strict=True):
     correct = report.predicted[index] == test.labels[index]

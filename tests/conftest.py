@@ -12,9 +12,12 @@ from PIL import Image
 # TensorFlow reads it once, at import, which the next line causes.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.context import FLOWERS, MODELS, SHARED, offline_defaults  # noqa: E402
-
-SHARED_MISSING = "../shared (real MobileNetV2 weights and flowers photos) is not beside the project"
+from tests.support.paths import (  # noqa: E402
+    SHARED,
+    SHARED_MISSING,
+    offline_defaults,
+    shared_present,
+)
 
 
 def offline_env(runs_dir: Path) -> dict[str, str]:
@@ -25,7 +28,7 @@ def offline_env(runs_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def shared_dir() -> Path:
     """../shared, or skip the test with a clear reason."""
-    if not (MODELS / "classification").is_dir() or not (FLOWERS / "splits.csv").is_file():
+    if not shared_present():
         pytest.skip(SHARED_MISSING)
     return SHARED
 
@@ -48,7 +51,14 @@ def write_image(path: Path, color: tuple[int, int, int], size: int = 32, seed: i
     return path
 
 
+NUM_PER_CLASS = 12  # the image_folder fixture: red / green / blue x 12
 CLASS_COLORS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def write_class(root: Path, name: str, count: int) -> None:
+    """count tiny images in root/name, of the class's colour when it is one of CLASS_COLORS."""
+    for i in range(count):
+        write_image(root / name / f"{name}_{i:02d}.png", CLASS_COLORS.get(name, (90, 90, 90)), 8)
 
 
 @pytest.fixture
@@ -56,6 +66,6 @@ def image_folder(tmp_path: Path) -> Path:
     """A dataset folder: 3 classes (red/green/blue) x 12 small PNG images."""
     root = tmp_path / "colors"
     for name, color in CLASS_COLORS.items():
-        for i in range(12):
+        for i in range(NUM_PER_CLASS):
             write_image(root / name / f"{name}_{i:02d}.png", color, seed=i)
     return root

@@ -16,14 +16,17 @@ import keras
 import pytest
 
 from engine import images
-from engine.datasets import resolve_user_path, scan_dataset
+from engine.classifiers import FineTunedClassifier, load_run_classifier
+from engine.data.paths import resolve_user_path
+from engine.data.scan import scan_dataset
 from engine.errors import ImageError, ModelUnavailableError, PathNotAllowedError
+from engine.export import export
 from engine.runs import EXPORT_FORMATS, RunStore
 from engine.settings import Settings
-from engine.training import FineTunedClassifier
 from tests.conftest import write_image
 from tests.engine import badfiles
-from tests.engine.test_runs import make_info, tiny_classifier
+from tests.engine.test_runs import CLASSES, tiny_classifier
+from tests.support.runs import make_run
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
@@ -120,7 +123,7 @@ def test_no_unsafe_deserialisation_or_dynamic_code_in_the_app_and_engine():
 
 
 def test_a_saved_model_carrying_python_code_is_refused(tmp_path, monkeypatch):
-    # Protection: RunStore.load_model loads with keras safe_mode=True, so a model.keras whose
+    # Protection: load_run_classifier loads with keras safe_mode=True, so a model.keras whose
     # Lambda layer holds Python bytecode is refused instead of run. The lambda touches a marker
     # file when executed, which shows that unsafe loading would have run it.
     marker = tmp_path / "code-ran"
@@ -134,11 +137,11 @@ def test_a_saved_model_carrying_python_code_is_refused(tmp_path, monkeypatch):
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
     store = RunStore(tmp_path / "runs")
     classifier = FineTunedClassifier(keras.Model(inputs, outputs), ("a", "b"), 4)
-    run_id = store.save(classifier, make_info(class_names=("a", "b")), {}, {}, [])
+    run_id = store.save(make_run(("a", "b")), classifier)
     marker.unlink(missing_ok=True)  # building and saving the model ran the lambda
 
     with pytest.raises(ModelUnavailableError, match="cannot be loaded.*Lambda"):
-        store.load_model(run_id)
+        load_run_classifier(store, run_id)
     assert not marker.exists()
 
     keras.saving.load_model(store.root / run_id / "model.keras", safe_mode=False)
@@ -155,15 +158,15 @@ def files_under(folder: Path) -> set[Path]:
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 def test_exports_are_written_only_inside_their_run_folder(tmp_path, monkeypatch):
-    # Protection: RunStore.export writes into <run>/export/ (temp work folder included);
+    # Protection: export writes into <run>/export/ (temp work folder included);
     # a relative path or the runs root would show up here, as the working directory is tmp_path.
     monkeypatch.chdir(tmp_path)
     store = RunStore(tmp_path / "runs")
-    run_id = store.save(tiny_classifier(), make_info(), {}, {}, [])
+    run_id = store.save(make_run(CLASSES), tiny_classifier())
     run_folder = store.root / run_id
     before = files_under(tmp_path)
 
-    downloads = [store.export(run_id, fmt) for fmt in EXPORT_FORMATS]
+    downloads = [export(store, run_id, fmt) for fmt in EXPORT_FORMATS]
 
     written = files_under(tmp_path) - before
     assert {path.relative_to(run_folder).as_posix() for path in written} == {

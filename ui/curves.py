@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.events import History
+
 METRICS = {"loss": "Loss", "accuracy": "Accuracy"}
 
 
@@ -32,17 +34,17 @@ def _mark_stage_changes(figure: go.Figure, stages: Sequence[str]) -> None:
             figure.add_vline(x=epoch + 0.5, line_dash="dot", annotation_text=stages[epoch])
 
 
-def curve_figure(history: Mapping[str, Sequence], metric: str) -> go.Figure:
+def curve_figure(history: History, metric: str) -> go.Figure:
     """Train and validation values of one metric ('loss' or 'accuracy') per epoch."""
     figure = go.Figure()
     for name, label in ((metric, "train"), (f"val_{metric}", "validation")):
-        values = history.get(name) or []
+        values = history.get(name)
         figure.add_trace(go.Scatter(x=_epochs(values), y=values, mode="lines+markers", name=label))
-    _mark_stage_changes(figure, history.get("stage") or [])
+    _mark_stage_changes(figure, history.get("stage"))
     return _layout(figure, METRICS[metric])
 
 
-def render_curves(history: Mapping[str, Sequence], key: str) -> None:
+def render_curves(history: History, key: str) -> None:
     """Loss and accuracy side by side; nothing before the first epoch ends."""
     if not history.get("loss"):
         return
@@ -50,10 +52,10 @@ def render_curves(history: Mapping[str, Sequence], key: str) -> None:
         column.plotly_chart(curve_figure(history, metric), key=f"{key}_{metric}")
 
 
-def compare_figure(histories: Mapping[str, Mapping[str, Sequence]], metric: str) -> go.Figure:
+def compare_figure(histories: Mapping[str, History], metric: str) -> go.Figure:
     """Validation curves of several runs (label -> history) on one chart."""
     figure = go.Figure()
     for label, history in histories.items():
-        values = history.get(f"val_{metric}") or []
+        values = history.get(f"val_{metric}")
         figure.add_trace(go.Scatter(x=_epochs(values), y=values, mode="lines", name=label))
     return _layout(figure, f"Validation {METRICS[metric].lower()}")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from engine.errors import ImageError
 from engine.settings import Settings
-from ui import state
+from ui import cache
 
 RIGHT = "#16a34a"
 WRONG = "#dc2626"
@@ -53,7 +53,7 @@ def render_grid(cards: Sequence[Card], settings: Settings, columns: int = 4) -> 
 def _render_card(card: Card, settings: Settings) -> None:
     border = None if card.correct is None else (RIGHT if card.correct else WRONG)
     try:
-        st.image(state.thumbnail(card.path, settings, border=border), width="stretch")
+        st.image(cache.thumbnail(card.path, settings, border=border), width="stretch")
     except ImageError as error:
         st.caption(str(error))
     if card.lines:

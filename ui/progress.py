@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.jobs import JobManager, JobSnapshot, format_seconds
+from engine.events import STAGE_TITLES, format_seconds
+from engine.jobs import JobManager, JobSnapshot
+from ui import session
 from ui.curves import render_curves
 from ui.errors import guard
-
-STAGE_TITLES = {
-    "zero_shot": "Zero-shot baseline on the test photos",
-    "features": "Computing image features",
-    "head": "Training the new head",
-    "fine_tune": "Fine-tuning the top layers",
-    "evaluate": "Evaluating on the test photos",
-}
 
 
 def _fraction(done: int, total: int) -> float:
@@ -73,8 +67,7 @@ def render_job_progress(manager: JobManager, key: str) -> None:
     """
     with guard(stop=False):
         snapshot = manager.snapshot()
-        last_state = st.session_state.get(f"{key}_job_state")
-        st.session_state[f"{key}_job_state"] = snapshot.state
+        last_state = session.swap_job_state(key, snapshot.state)
         if last_state == "running" and snapshot.state != "running":
             st.rerun(scope="app")
         if snapshot.state == "idle":

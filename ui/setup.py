@@ -8,7 +8,7 @@ import streamlit as st
 
 from engine.jobs import JobManager
 from engine.settings import Settings
-from ui import state
+from ui import cache, session
 from ui.errors import guard
 
 
@@ -20,12 +20,8 @@ def page_setup(title: str) -> Settings:
     render_sidebar()
     st.title(title)
     with guard():
-        settings = state.get_settings()
-    # Pages use the sample folder until the Data page chooses another dataset.
-    sample = settings.data_dir
-    split_file = state.default_split_file(sample) if sample else None
-    st.session_state.setdefault("dataset_dir", str(sample) if sample else "")
-    st.session_state.setdefault("split_file", str(split_file) if split_file else "")
+        settings = cache.get_settings()
+    session.init(settings)
     return settings
 
 
@@ -34,24 +30,23 @@ def require_dataset() -> tuple[Path, Path | None]:
 
     Stops the page with a hint when there is none.
     """
-    chosen = st.session_state.get("dataset_dir")
-    if not chosen:
+    folder, split_file = session.dataset()
+    if folder is None:
         st.info(
             "No dataset yet. Choose one on the **Data** page, or set TLAB_DATA_DIR to a folder "
             "with one sub-folder of photos per class and restart the app."
         )
         st.page_link("pages/data.py", label="Choose a dataset", icon=":material/folder_open:")
         st.stop()
-    split_file = st.session_state.get("split_file")
-    return Path(chosen), Path(split_file) if split_file else None
+    return folder, split_file
 
 
 def render_sidebar() -> None:
     """Where models and data come from, and the running job in one line."""
     with st.sidebar:
         with guard(stop=False):
-            settings = state.get_settings()
-            _job_status(state.get_job_manager(settings))
+            settings = cache.get_settings()
+            _job_status(cache.get_job_manager(settings))
             with st.expander("Where models load from"):
                 for name, value in settings.describe().items():
                     st.caption(f"**{name}:** `{value}`")

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 
 import pandas as pd
 
-from engine.runs import Run, RunInfo
+from engine.metrics import ClassMetrics
+from engine.run_record import Run, RunInfo
 
 
-def per_class_table(per_class: dict, zero_shot_per_class: dict | None = None) -> pd.DataFrame:
+def per_class_table(
+    per_class: dict[str, ClassMetrics], zero_shot_per_class: dict[str, ClassMetrics] | None = None
+) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, with the zero-shot F1 when known."""
-    table = pd.DataFrame.from_dict(per_class, orient="index")
+    table = pd.DataFrame.from_dict(
+        {name: values.to_dict() for name, values in per_class.items()}, orient="index"
+    )
     if zero_shot_per_class:
         table["zero-shot f1"] = pd.Series(
-            {name: values["f1"] for name, values in zero_shot_per_class.items()}
+            {name: values.f1 for name, values in zero_shot_per_class.items()}
         )
     return table.rename_axis("class")
 
@@ -32,7 +38,7 @@ def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
                 "accuracy": info.test_accuracy,
                 "zero-shot accuracy": info.zero_shot_accuracy,
                 "seconds": info.train_seconds,
-                "config": json.dumps(info.config, sort_keys=True),
+                "config": json.dumps(dataclasses.asdict(info.config), sort_keys=True),
             }
             for info in infos
         ]
@@ -47,8 +53,9 @@ def compare_table(runs: Sequence[Run]) -> pd.DataFrame:
             "accuracy": run.info.test_accuracy,
             "zero-shot accuracy": run.info.zero_shot_accuracy,
         }
-        for name, values in run.metrics.get("per_class", {}).items():
-            row[f"f1 {name}"] = values["f1"]
+        if run.evaluation is not None:
+            for name, values in run.evaluation.metrics.per_class.items():
+                row[f"f1 {name}"] = values.f1
         rows[run.info.run_id] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("run")
 

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-
-
-def top_k_pairs(
-    probabilities: np.ndarray, class_names: Sequence[str], k: int = 5
-) -> list[tuple[str, float]]:
-    """Best k (class name, probability) pairs of one probability vector."""
-    order = np.argsort(probabilities)[::-1][:k]
-    return [(class_names[i], float(probabilities[i])) for i in order]
 
 
 def topk_figure(pairs: Sequence[tuple[str, float]]) -> go.Figure:

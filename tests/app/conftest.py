@@ -12,18 +12,19 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from bench.context import ROOT
+from engine.classifiers import top_k
 from engine.errors import JobBusyError
 from engine.jobs import JobSnapshot
-from engine.runs import RunInfo, RunStore
-from engine.training import TrainConfig
+from engine.runs import RunStore
 from tests.conftest import CLASS_COLORS
-from ui import state
+from tests.support.paths import ROOT
+from tests.support.runs import make_run, prediction
+from ui import cache, models
 
 CLASSES = tuple(sorted(CLASS_COLORS))  # ('blue', 'green', 'red'), as scan_dataset sorts them
 # A tiny 'ImageNet': background plus one label per colour except blue, so blue is unmapped.
 LABELS = ("background", "green", "red", "tabby cat")
-REAL_LOAD_ZERO_SHOT = state.load_zero_shot
+REAL_LOAD_ZERO_SHOT = models.load_zero_shot
 
 
 def _colour_scores(images: np.ndarray) -> np.ndarray:
@@ -43,11 +44,7 @@ class FakeZeroShot:
         return np.stack([np.full_like(red, 0.01), green, red, np.full_like(red, 0.01)], axis=1)
 
     def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
-        result = []
-        for row in self.predict_proba(images)[:, 1:]:
-            best = np.argsort(-row)[:k]
-            result.append([(LABELS[i + 1], float(row[i])) for i in best])
-        return result
+        return top_k(self.predict_proba(images)[:, 1:], LABELS[1:], k)
 
 
 class FakeFineTuned:
@@ -59,6 +56,9 @@ class FakeFineTuned:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         red, green, blue = _colour_scores(images).T
         return np.stack([blue, green, red], axis=1)
+
+    def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
+        return top_k(self.predict_proba(images), CLASSES, k)
 
 
 class FakeJobManager:
@@ -104,7 +104,7 @@ class AppEnv:
 
     def use_real_zero_shot_loader(self) -> None:
         """Load the zero-shot model for real; TLAB_ZERO_SHOT_MODEL names a missing folder."""
-        self.monkeypatch.setattr(state, "load_zero_shot", REAL_LOAD_ZERO_SHOT)
+        self.monkeypatch.setattr(models, "load_zero_shot", REAL_LOAD_ZERO_SHOT)
 
     def app(self) -> AppTest:
         """A fresh app session, run once (the default page)."""
@@ -134,75 +134,41 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     labels_file = tmp_path / "ImageNetLabels.txt"
     labels_file.write_text("\n".join(["background", *(f"label {i}" for i in range(1, 1001))]))
     monkeypatch.setenv("TLAB_IMAGENET_LABELS", str(labels_file))
-    monkeypatch.setattr(state, "load_zero_shot", lambda settings: env.zero_shot)
-    monkeypatch.setattr(state, "get_job_manager", lambda settings: env.jobs)
-    monkeypatch.setattr(state, "load_run_model", lambda runs_dir, run_id: FakeFineTuned())
+    monkeypatch.setattr(models, "load_zero_shot", lambda settings: env.zero_shot)
+    monkeypatch.setattr(cache, "get_job_manager", lambda settings: env.jobs)
+    monkeypatch.setattr(models, "load_run_model", lambda runs_dir, run_id: FakeFineTuned())
     st.cache_data.clear()
     st.cache_resource.clear()
     return env
 
 
 def save_fake_run(
-    runs_dir: Path, data_dir: Path, zero_shot_accuracy: float | None = 0.4, status: str = "complete"
+    runs_dir: Path, data_dir: Path, zero_shot: bool = True, status: str = "complete"
 ) -> str:
     """Save a run (no model, complete by default) of the dataset's photos; return its id.
 
     Every photo is predicted right except the first blue one (called green); zero-shot is
-    right on red and green only.
+    right on red only (12 of 36: 33.3%), the others get an unmapped label.
     """
     paths = sorted(data_dir.glob("*/*.png"))
-    rows = []
-    for index, path in enumerate(paths):
-        true = path.parent.name
-        predicted = "green" if index == 0 else true
-        rows.append(
-            {
-                "path": str(path),
-                "true": true,
-                "predicted": predicted,
-                "confidence": 0.5 + index / (2 * len(paths)),
-                "correct": predicted == true,
-                "zero_shot_label": "red" if true == "red" else "tabby cat",
-                "zero_shot_class": "red" if true == "red" else None,
-                "zero_shot_correct": true == "red",
-            }
+    rows = [
+        prediction(
+            path.parent.name,
+            "green" if index == 0 else None,
+            zero_shot="red" if path.parent.name == "red" else "",
+            path=str(path),
+            confidence=0.5 + index / (2 * len(paths)),
         )
-    per_class = {
-        name: {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 12.0} for name in CLASSES
-    }
-    confusion = [[11, 1, 0], [0, 12, 0], [0, 0, 12]]
-    metrics = {
-        "accuracy": 35 / 36,
-        "per_class": per_class,
-        "confusion": confusion,
-        "class_names": list(CLASSES),
-        "zero_shot": {
-            "accuracy": zero_shot_accuracy,
-            "per_class": per_class,
-            "confusion": confusion,
-            "mapping": {"blue": [], "green": [1], "red": [2]},
-            "unmapped_classes": ["blue"],
-        },
-    }
-    history = {
-        "loss": [1.0, 0.6, 0.3],
-        "accuracy": [0.5, 0.8, 0.95],
-        "val_loss": [0.9, 0.5, 0.35],
-        "val_accuracy": [0.6, 0.85, 0.9],
-        "stage": ["head", "head", "fine_tune"],
-    }
-    info = RunInfo(
-        run_id="",
-        created="",
+        for index, path in enumerate(paths)
+    ]
+    run = make_run(
+        CLASSES,
+        rows,
         status=status,
+        zero_shot_error=None if zero_shot else "No zero-shot model (TLAB_ZERO_SHOT_MODEL).",
         dataset=str(data_dir),
-        class_names=CLASSES,
-        config=dataclasses.asdict(TrainConfig(epochs=2, fine_tune_epochs=1)),
-        test_accuracy=35 / 36,
-        zero_shot_accuracy=zero_shot_accuracy,
-        train_seconds=12.5,
     )
-    return RunStore(runs_dir).save(None, info, history, metrics, rows)
+    return RunStore(runs_dir).save(run)
 
 
 def png_bytes(color: tuple[int, int, int], size: int = 32) -> bytes:

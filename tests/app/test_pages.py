@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bench.context import ROOT
+from engine.config import TrainConfig
+from engine.events import History
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
-from engine.training import TrainConfig
 from tests.app.conftest import AppEnv, png_bytes, save_fake_run
+from tests.support.paths import ROOT
 
 PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
 
@@ -39,15 +40,15 @@ def test_every_page_renders_with_a_saved_run(app_env: AppEnv, name: str):
 
 
 def test_home_reuses_the_complete_demo_run_and_tells_the_story(app_env: AppEnv):
-    save_fake_run(app_env.runs_dir, app_env.data_dir, zero_shot_accuracy=0.4)
+    save_fake_run(app_env.runs_dir, app_env.data_dir)
     at = app_env.app()
     button(at, "home_run").click().run()
     assert not at.exception
     assert app_env.jobs.started == []
     fine_tuned = next(m for m in at.metric if m.label == "Fine-tuned on your photos")
     assert fine_tuned.value == "97.2%"
-    assert fine_tuned.delta == "+57.2 points"
-    assert [m.value for m in at.metric if "zero-shot" in m.label] == ["40.0%"]
+    assert fine_tuned.delta == "+63.9 points"
+    assert [m.value for m in at.metric if "zero-shot" in m.label] == ["33.3%"]
     assert "Zero-shot wrong, fine-tuned right" in texts(at, "subheader")
 
 
@@ -191,7 +192,7 @@ def test_train_shows_progress_and_cancel_calls_the_manager(app_env: AppEnv):
         batch=5,
         num_batches=20,
         eta_seconds=75,
-        history={"loss": [0.9, 0.5], "val_loss": [0.8, 0.6], "accuracy": [0.5, 0.7]},
+        history=History({"loss": [0.9, 0.5], "val_loss": [0.8, 0.6], "accuracy": [0.5, 0.7]}),
     )
     at = app_env.page("train")
     assert not at.exception
@@ -328,5 +329,5 @@ def test_pages_and_ui_never_import_tensorflow_and_engine_never_imports_streamlit
     ui_files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
     for name, modules in _top_level_imports(ui_files).items():
         assert not modules & {"tensorflow", "keras", "tf_keras", "tensorflow_hub"}, name
-    for name, modules in _top_level_imports(list((ROOT / "engine").glob("*.py"))).items():
+    for name, modules in _top_level_imports(list((ROOT / "engine").rglob("*.py"))).items():
         assert "streamlit" not in modules, name

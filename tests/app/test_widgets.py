@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from engine.events import History
+from engine.metrics import ClassMetrics
+from tests.support.runs import make_run, prediction
 from ui.confusion import confusion_figure
 from ui.curves import curve_figure
-from ui.gallery import filter_rows
 from ui.tables import per_class_table, percent
-from ui.topk_bars import top_k_pairs
 
 ROWS = [
-    {"path": "a", "true": "cat", "predicted": "cat", "confidence": 0.9, "correct": True},
-    {"path": "b", "true": "cat", "predicted": "dog", "confidence": 0.6, "correct": False},
-    {"path": "c", "true": "dog", "predicted": "dog", "confidence": 0.7, "correct": True},
+    prediction("cat", path="a", confidence=0.9),
+    prediction("cat", "dog", path="b", confidence=0.6),
+    prediction("dog", path="c", confidence=0.7),
 ]
 
 
@@ -42,17 +42,12 @@ def test_guard_turns_other_errors_into_a_short_message():
     assert at.error[0].value.startswith("Something went wrong: 'k'")
 
 
-def test_filter_rows_by_errors_classes_and_confidence():
-    assert [r["path"] for r in filter_rows(ROWS, only_errors=True)] == ["b"]
-    assert [r["path"] for r in filter_rows(ROWS, true="cat", predicted="dog")] == ["b"]
-    ordered = filter_rows(ROWS, most_confident_first=False)
-    assert [r["path"] for r in ordered] == ["b", "c", "a"]
-
-
-def test_top_k_pairs_are_sorted_and_named():
-    pairs = top_k_pairs(np.array([0.1, 0.7, 0.2]), ("a", "b", "c"), k=2)
-    assert [name for name, _ in pairs] == ["b", "c"]
-    assert pairs[0][1] == 0.7
+def test_gallery_selection_by_errors_classes_and_confidence():
+    evaluation = make_run(("cat", "dog"), ROWS).evaluation
+    assert [r.path for r in evaluation.select(only_errors=True)] == ["b"]
+    assert [r.path for r in evaluation.select(true="cat", predicted="dog")] == ["b"]
+    ordered = evaluation.select(most_confident_first=False)
+    assert [r.path for r in ordered] == ["b", "c", "a"]
 
 
 def test_confusion_figure_has_one_selectable_square_per_cell():
@@ -63,14 +58,14 @@ def test_confusion_figure_has_one_selectable_square_per_cell():
 
 
 def test_curve_figure_draws_train_and_validation_and_marks_fine_tuning():
-    history = {"loss": [1, 0.5], "val_loss": [0.9, 0.6], "stage": ["head", "fine_tune"]}
+    history = History({"loss": [1, 0.5], "val_loss": [0.9, 0.6], "stage": ["head", "fine_tune"]})
     figure = curve_figure(history, "loss")
     assert [trace.name for trace in figure.data] == ["train", "validation"]
     assert len(figure.layout.shapes) == 1
 
 
 def test_tables_and_percent():
-    per_class = {"cat": {"precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 2}}
-    table = per_class_table(per_class, {"cat": {"f1": 0.2}})
+    per_class = {"cat": ClassMetrics(1.0, 0.5, 0.67, 2)}
+    table = per_class_table(per_class, {"cat": ClassMetrics(0.2, 0.2, 0.2, 2)})
     assert table.loc["cat", "zero-shot f1"] == 0.2
     assert percent(0.8734) == "87.3%" and percent(None) == "n/a"

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_start import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
-from bench.context import ROOT, offline_defaults
-from tests.conftest import FLOWERS, MODELS, SHARED_MISSING
+from tests.support.paths import ROOT, SHARED_MISSING, offline_defaults, shared_present
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
 
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 START_TIMEOUT_S = 120  # the server imports TensorFlow before it is healthy
@@ -41,7 +40,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """`streamlit run app.py` on a free port with offline settings; killed at the end."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run browser tests)")
-    if not (MODELS / "classification").is_dir() or not (FLOWERS / "splits.csv").is_file():
+    if not shared_present():
         pytest.skip(SHARED_MISSING)
     folder = tmp_path_factory.mktemp("browser")
     port = free_port()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, TRAIN_TIMEOUT_S
-from tests.conftest import FLOWERS
+from tests.support.paths import FLOWERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

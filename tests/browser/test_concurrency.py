@@ -17,7 +17,7 @@ from tests.browser.conftest import (
     TRAIN_TIMEOUT_S,
     AppServer,
 )
-from tests.conftest import FLOWERS
+from tests.support.paths import FLOWERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
-from engine import datasets
-from engine.datasets import Subset
+from engine.backbones import BACKBONES, Backbone, register_backbone
+from engine.data import batches
+from engine.data.split import Subset
+from tests.support.tiny import TINY
+
+
+@pytest.fixture
+def tiny_backbone() -> Iterator[Backbone]:
+    """The tiny test backbone in the registry for one test (as backbone='tiny')."""
+    register_backbone(TINY)
+    yield TINY
+    BACKBONES.pop(TINY.name, None)
 
 
 @pytest.fixture
 def pipeline_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Replace datasets.decode_batches (zero-shot and evaluation stream through it): an image's
+    """Replace batches.decode_batches (zero-shot and evaluation stream through it): an image's
     pixels hold the number in its file name. Returns the (image_size, batch_size) of each call."""
     calls: list[tuple[int, int]] = []
 
@@ -21,5 +33,5 @@ def pipeline_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
             values = [float(path.stem) for path in subset.paths[start : start + batch_size]]
             yield np.stack([np.full((image_size, image_size, 3), v, np.float32) for v in values])
 
-    monkeypatch.setattr(datasets, "decode_batches", decode_batches)
+    monkeypatch.setattr(batches, "decode_batches", decode_batches)
     return calls

@@ -14,15 +14,14 @@ from PIL import Image
 from engine.backbones import (
     BACKBONES,
     DEFAULT_BACKBONE,
-    Preprocess,
-    build_base,
     get_backbone,
     register_backbone,
     weights_source,
 )
 from engine.errors import ConfigError, ModelUnavailableError
-from tests.conftest import FLOWERS, MODELS
-from tests.engine.test_training import TINY, tiny_base
+from engine.model import Preprocess, build_base
+from tests.support.paths import FLOWERS, MODELS
+from tests.support.tiny import TINY, tiny_base
 
 OFFLINE_MESSAGE = (
     "Could not download ImageNet weights for mobilenet_v2 (no network?). "
@@ -31,10 +30,8 @@ OFFLINE_MESSAGE = (
 
 
 @pytest.fixture
-def tiny():
-    register_backbone(TINY)
-    yield TINY
-    BACKBONES.pop(TINY.name, None)
+def tiny(tiny_backbone):
+    return tiny_backbone
 
 
 @pytest.mark.slow

@@ -14,14 +14,28 @@ import keras
 import pytest
 
 from engine import cli
+from engine.classifiers import FineTunedClassifier
+from engine.cli import predict as cli_predict
+from engine.cli import train as cli_train
+from engine.config import TrainConfig
+from engine.data.scan import Skipped
 from engine.errors import ModelUnavailableError
-from engine.runs import RunInfo, RunStore
-from engine.training import FineTunedClassifier, ProgressEvent
-from tests.conftest import CLASS_COLORS, FLOWERS, offline_env, write_image
+from engine.events import ProgressEvent
+from engine.runs import RunStore
+from tests.conftest import CLASS_COLORS, offline_env, write_image
+from tests.support.paths import FLOWERS
+from tests.support.runs import make_run, prediction
 
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = tuple(sorted(CLASS_COLORS))  # the image_folder fixture's classes
-PER_CLASS = {c: {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 4} for c in COLORS}
+# Per class 4 test photos, the first one wrong: 75% fine-tuned. Zero-shot cannot name green.
+PREDICTIONS = [
+    prediction(
+        c, ("blue" if c == "red" else "red") if i == 0 else None, zero_shot=c * (c != "green")
+    )
+    for c in COLORS
+    for i in range(4)
+]
 
 
 @pytest.fixture
@@ -52,24 +66,13 @@ def tiny_classifier(size: int = 8) -> FineTunedClassifier:
 
 
 def save_run(runs_dir: Path, classifier: FineTunedClassifier | None = None, **changes) -> str:
-    info = RunInfo(
-        run_id="",
-        created="",
-        status="complete",
-        dataset="/data/colors",
-        class_names=COLORS,
-        config={"seed": 0, "validation_fraction": 0.1, "test_fraction": 0.25, "batch_size": 8},
-        test_accuracy=0.9,
-        zero_shot_accuracy=0.4,
-        train_seconds=65.0,
+    config = TrainConfig(seed=0, validation_fraction=0.1, test_fraction=0.25, batch_size=8)
+    run = make_run(
+        COLORS, PREDICTIONS, config=config, dataset="/data/colors", train_seconds=65.0, **changes
     )
-    metrics = {
-        "per_class": PER_CLASS,
-        "skipped": 2,
-        "zero_shot": {"accuracy": 0.4, "unmapped_classes": ["green"]},
-    }
-    info = dataclasses.replace(info, **changes)
-    return RunStore(runs_dir).save(classifier, info, {"loss": [1.0]}, metrics, [])
+    skipped = (Skipped("red/a.txt", "not an image"), Skipped("red/b.txt", "not an image"))
+    run = dataclasses.replace(run, data=dataclasses.replace(run.data, skipped_files=skipped))
+    return RunStore(runs_dir).save(run, classifier)
 
 
 class FakeExperiment:
@@ -92,7 +95,7 @@ class FakeExperiment:
 @pytest.fixture
 def fake_experiment(monkeypatch) -> FakeExperiment:
     fake = FakeExperiment()
-    monkeypatch.setattr(cli, "run_experiment", fake)
+    monkeypatch.setattr(cli_train, "run_experiment", fake)
     return fake
 
 
@@ -105,10 +108,13 @@ def test_train_json_prints_exactly_one_json_object(capsys, runs_dir, fake_experi
     assert out.count("\n") == 1
     result = json.loads(out)
     assert result["run_id"] == RunStore(runs_dir).list()[0].run_id
-    assert result["test_accuracy"] == 0.9
-    assert result["zero_shot_accuracy"] == 0.4
+    saved = RunStore(runs_dir).load(result["run_id"])
+    assert result["test_accuracy"] == 0.75
+    assert result["zero_shot_accuracy"] == pytest.approx(2 / 3)
     assert result["classes"] == list(COLORS)
-    assert result["per_class"] == PER_CLASS
+    assert result["per_class"] == {
+        name: values.to_dict() for name, values in saved.evaluation.metrics.per_class.items()
+    }
     assert result["train_seconds"] == 65.0
     assert result["unmapped_classes"] == ["green"]
     assert result["skipped"] == 2
@@ -121,10 +127,10 @@ def test_train_shows_progress_on_stderr_and_a_summary_on_stdout(capsys, runs_dir
     code, out, err = run_cli(capsys, "train", "--data", "pets", "--runs-dir", str(runs_dir))
 
     assert code == 0
-    assert "[2/3] training the new head" in err
+    assert "[2/3] Training the new head" in err
     assert "head epoch 1/2  loss 0.500  ETA 3 s" in err
     assert "\r" not in err, "plain lines when stderr is not a terminal"
-    assert "Test accuracy: 90.0% fine-tuned, 40.0% zero-shot" in out
+    assert "Test accuracy: 75.0% fine-tuned, 66.7% zero-shot" in out
     assert "precision" in out and "green" in out
     assert "Trained in 1 min 05 s; 2 file(s) skipped." in out
     assert "No ImageNet label for: green." in out
@@ -165,13 +171,13 @@ def test_progress_bar_is_redrawn_in_place_on_a_terminal():
             pass
 
     terminal = Terminal()
-    printer = cli._ProgressPrinter(terminal)
+    printer = cli_train.ProgressPrinter(terminal)
     printer(ProgressEvent("stage_start", "features", 1, 2))
     for batch in (1, 2):
         printer(ProgressEvent("batch", "features", 1, 2, batch=batch, num_batches=2))
     printer(ProgressEvent("stage_end", "features", 1, 2))
 
-    assert terminal.text.startswith("[1/2] computing features with the frozen base\n")
+    assert terminal.text.startswith("[1/2] Computing features with the frozen base\n")
     assert "\r  features [############............] 1/2" in terminal.text
     assert terminal.text.endswith("\r  features [########################] 2/2\x1b[K\n")
 
@@ -231,7 +237,7 @@ def test_interrupt_exits_130_without_a_traceback(capsys, monkeypatch, runs_dir):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_experiment", interrupted)
+    monkeypatch.setattr(cli_train, "run_experiment", interrupted)
     code, out, err = run_cli(capsys, "train", "--data", "d", "--runs-dir", str(runs_dir))
     assert (code, out, err) == (130, "", "error: interrupted\n")
 
@@ -259,8 +265,8 @@ def test_runs_table(capsys, runs_dir):
         run_id,
         "complete",
         "3",
-        "90.0%",
-        "40.0%",
+        "75.0%",
+        "66.7%",
         "1",
         "min",
         "05",
@@ -278,7 +284,7 @@ class FakeZeroShot:
 
 @pytest.fixture
 def zero_shot(monkeypatch) -> None:
-    monkeypatch.setattr(cli.ZeroShotClassifier, "load", lambda settings: FakeZeroShot())
+    monkeypatch.setattr(cli_predict.ZeroShotClassifier, "load", lambda settings: FakeZeroShot())
 
 
 @pytest.fixture
@@ -286,7 +292,7 @@ def no_zero_shot(monkeypatch) -> None:
     def unavailable(settings):
         raise ModelUnavailableError("No zero-shot model; set TLAB_ZERO_SHOT_MODEL.")
 
-    monkeypatch.setattr(cli.ZeroShotClassifier, "load", unavailable)
+    monkeypatch.setattr(cli_predict.ZeroShotClassifier, "load", unavailable)
 
 
 def test_predict_a_bad_file_is_one_line_and_exit_1(capsys, tmp_path, runs_dir, zero_shot):
@@ -435,3 +441,17 @@ def test_train_evaluate_predict_on_flowers(shared_dir, tmp_path):
     [entry] = json.loads(predicted.stdout)["images"]
     assert len(entry["zero_shot"]) == 3
     assert entry["fine_tuned"][0]["label"] == "daisy"
+
+
+def test_every_train_config_field_is_a_train_flag(capsys, runs_dir, fake_experiment):
+    argv = ["train", "--data", "d", "--runs-dir", str(runs_dir)]
+    argv += ["--dropout", "0.3", "--fine-tune-learning-rate", "0.0002", "--test-fraction", "0.3"]
+    argv += ["--validation-fraction", "0.15", "--early-stopping-patience", "2"]
+    assert run_cli(capsys, *argv)[0] == 0
+    config = fake_experiment.calls[0]["config"]
+    assert (config.dropout, config.fine_tune_learning_rate) == (0.3, 0.0002)
+    assert (config.test_fraction, config.validation_fraction) == (0.3, 0.15)
+    assert config.early_stopping_patience == 2
+    help_text = run_cli(capsys, "train", "--help")[1]
+    for option in dataclasses.fields(TrainConfig):
+        assert "--" + option.name.replace("_", "-") in help_text, option.name

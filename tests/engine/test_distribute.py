@@ -31,7 +31,7 @@ from engine import training
 from engine.backbones import register_backbone
 from engine.settings import Settings
 from engine.strategy import get_strategy
-from tests.engine.test_training import QUICK, TINY, fake_make_pipeline, images_of, split_folder
+from tests.support.tiny import QUICK, TINY, fake_make_pipeline, images_of, split_folder
 
 register_backbone(TINY)
 training.make_pipeline = fake_make_pipeline()
@@ -44,7 +44,7 @@ images, _ = images_of(split.test)
 print(json.dumps({
     "replicas": get_strategy("mirrored").num_replicas_in_sync,
     "mirrored_variables": isinstance(kernel.value, tf.distribute.DistributedValues),
-    "stages": result.stages,
+    "stages": result.history.get("stage"),
     "probabilities_shape": list(result.classifier.predict_proba(images).shape),
 }))
 """

@@ -1,4 +1,5 @@
-"""Tests for engine.evaluation: streamed predictions, metrics, per-image rows, (de)serialising."""
+"""Tests for engine.evaluation and engine.metrics: streamed predictions, metrics, per-image
+rows, the interpretation methods, (de)serialising."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.datasets import Subset
-from engine.evaluation import (
-    Evaluation,
-    compute_metrics,
-    evaluate,
-    predict_subset,
-    zero_shot_metrics,
-)
+from engine.data.split import Subset
+from engine.evaluation import Evaluation, Prediction, ZeroShotResult, evaluate, predict_subset
+from engine.metrics import ClassMetrics, Metrics, compute_metrics
 from engine.zero_shot import ZeroShotReport
 
 CLASSES = ("a", "b", "c")
@@ -41,24 +37,23 @@ SUBSET = Subset(
 
 
 def test_compute_metrics_on_a_hand_computed_example():
-    accuracy, per_class, confusion = compute_metrics(
-        [0, 0, 0, 1, 1, 2], [0, 1, None, 1, 1, 0], CLASSES
-    )
-    assert accuracy == pytest.approx(3 / 6)
-    assert confusion == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]  # the None is in no column
-    assert per_class["a"] == pytest.approx(
+    metrics = compute_metrics([0, 0, 0, 1, 1, 2], [0, 1, None, 1, 1, 0], CLASSES)
+    assert metrics.accuracy == pytest.approx(3 / 6)
+    assert metrics.confusion == ((1, 1, 0), (0, 2, 0), (1, 0, 0))  # the None is in no column
+    assert metrics.per_class["a"].to_dict() == pytest.approx(
         {"precision": 1 / 2, "recall": 1 / 3, "f1": 0.4, "support": 3}
     )
-    assert per_class["b"] == pytest.approx(
+    assert metrics.per_class["b"].to_dict() == pytest.approx(
         {"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2}
     )
-    assert per_class["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert metrics.per_class["c"] == ClassMetrics(0.0, 0.0, 0.0, 1)
+    assert metrics.num_images == 6
 
 
 def test_compute_metrics_with_no_images_is_all_zero():
-    accuracy, per_class, confusion = compute_metrics([], [], ("a", "b"))
-    assert accuracy == 0.0 and confusion == [[0, 0], [0, 0]]
-    assert per_class["a"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    metrics = compute_metrics([], [], ("a", "b"))
+    assert metrics.accuracy == 0.0 and metrics.confusion == ((0, 0), (0, 0))
+    assert metrics.per_class["a"] == ClassMetrics(0.0, 0.0, 0.0, 0)
 
 
 @pytest.mark.parametrize(
@@ -83,13 +78,17 @@ def test_predict_subset_of_nothing_skips_the_pipeline(pipeline_calls):
 
 
 def zero_shot_report() -> ZeroShotReport:
-    return ZeroShotReport(
-        accuracy=0.6,
-        predicted=(0, None, 0, 1, None),
-        top_labels=("daisy", "sock", "daisy", "tabby, tabby cat", "sock"),
-        top_probs=(0.9, 0.5, 0.8, 0.7, 0.6),
+    predicted = (0, None, 0, 1, None)
+    result = ZeroShotResult(
+        metrics=compute_metrics(SUBSET.labels, predicted, CLASSES),
         mapping={"a": [986], "b": [282], "c": []},
         unmapped_classes=("c",),
+    )
+    return ZeroShotReport(
+        result=result,
+        predicted=predicted,
+        top_labels=("daisy", "sock", "daisy", "tabby, tabby cat", "sock"),
+        top_probs=(0.9, 0.5, 0.8, 0.7, 0.6),
     )
 
 
@@ -97,22 +96,17 @@ def test_evaluate_fills_metrics_and_rows(pipeline_calls):
     result = evaluate(ScriptedClassifier(), SUBSET, batch_size=4)
     assert result.class_names == CLASSES
     assert result.accuracy == pytest.approx(3 / 5)
-    assert result.confusion == [[2, 1, 0], [0, 1, 0], [1, 0, 0]]
-    assert result.rows[2] == {
-        "path": str(SUBSET.paths[2]),
-        "true": "a",
-        "predicted": "b",
-        "confidence": pytest.approx(0.7),
-        "correct": False,
-        "zero_shot_label": None,
-        "zero_shot_class": None,
-        "zero_shot_correct": None,
-    }
+    assert result.metrics.confusion == ((2, 1, 0), (0, 1, 0), (1, 0, 0))
+    assert result.predictions[2] == Prediction(
+        path=str(SUBSET.paths[2]), true="a", predicted="b", confidence=pytest.approx(0.7)
+    )
+    assert (result.predictions[2].correct, result.predictions[2].zero_shot_correct) == (False, None)
+    assert result.zero_shot is None
 
 
 def test_evaluate_adds_the_zero_shot_answer_per_row(pipeline_calls):
-    rows = evaluate(ScriptedClassifier(), SUBSET, zero_shot=zero_shot_report()).rows
-    answers = [(r["zero_shot_label"], r["zero_shot_class"], r["zero_shot_correct"]) for r in rows]
+    rows = evaluate(ScriptedClassifier(), SUBSET, zero_shot=zero_shot_report()).predictions
+    answers = [(r.zero_shot_label, r.zero_shot_class, r.zero_shot_correct) for r in rows]
     assert answers == [
         ("daisy", "a", True),
         ("sock", None, False),
@@ -129,19 +123,33 @@ def test_evaluate_refuses_a_zero_shot_report_of_another_subset(pipeline_calls):
 
 def test_evaluation_survives_a_json_round_trip(pipeline_calls):
     result = evaluate(ScriptedClassifier(), SUBSET, zero_shot=zero_shot_report())
-    assert Evaluation.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    metrics = json.loads(json.dumps(result.metrics.to_dict()))
+    rows = json.loads(json.dumps([row.to_dict() for row in result.predictions]))
+    zero_shot = json.loads(json.dumps(result.zero_shot.to_dict()))
+    assert Metrics.from_dict(metrics, CLASSES, "metrics") == result.metrics
+    assert tuple(Prediction.from_dict(row, "row") for row in rows) == result.predictions
+    assert ZeroShotResult.from_dict(zero_shot, CLASSES, "zero_shot") == result.zero_shot
+
+
+def test_interpretation_errors_and_wins(pipeline_calls):
+    result = evaluate(ScriptedClassifier(), SUBSET, zero_shot=zero_shot_report())
+    assert [row.path for row in result.errors()] == [str(SUBSET.paths[i]) for i in (2, 4)]
+    # Photo 1: zero-shot answered 'sock' (unmapped), fine-tuned right.
+    assert [row.path for row in result.wins()] == [str(SUBSET.paths[1])]
+    assert [row.path for row in result.select(true="a", only_errors=True)] == [str(SUBSET.paths[2])]
 
 
 def test_most_confused_lists_mistakes_most_frequent_first():
-    result = Evaluation(CLASSES, 0.55, {}, [[5, 2, 0], [3, 4, 1], [0, 3, 2]], [])
+    metrics = Metrics(CLASSES, 0.55, {}, ((5, 2, 0), (3, 4, 1), (0, 3, 2)))
+    result = Evaluation(metrics, ())
     assert result.most_confused() == [("b", "a", 3), ("c", "b", 3), ("a", "b", 2), ("b", "c", 1)]
     assert result.most_confused(2) == [("b", "a", 3), ("c", "b", 3)]
 
 
-def test_zero_shot_metrics_are_json_ready_for_the_run_store():
-    metrics = zero_shot_metrics(zero_shot_report(), SUBSET, CLASSES)
-    assert json.loads(json.dumps(metrics)) == metrics
-    assert metrics["accuracy"] == pytest.approx(0.6)  # the report's own accuracy
-    assert metrics["confusion"] == [[2, 0, 0], [0, 1, 0], [0, 0, 0]]
-    assert metrics["mapping"] == {"a": [986], "b": [282], "c": []}
-    assert metrics["unmapped_classes"] == ["c"]
+def test_zero_shot_result_is_json_ready_for_the_run_store():
+    result = zero_shot_report().result.to_dict()
+    assert json.loads(json.dumps(result)) == result
+    assert result["accuracy"] == pytest.approx(0.6)
+    assert result["confusion"] == [[2, 0, 0], [0, 1, 0], [0, 0, 0]]
+    assert result["mapping"] == {"a": [986], "b": [282], "c": []}
+    assert result["unmapped_classes"] == ["c"]

@@ -9,7 +9,10 @@ import keras
 import pytest
 
 from engine import experiment
-from engine.datasets import Dataset, Skipped, Split, Subset
+from engine.classifiers import FineTunedClassifier, load_run_classifier
+from engine.config import TrainConfig
+from engine.data.scan import Dataset, Skipped
+from engine.data.split import Split, Subset
 from engine.errors import (
     ConfigError,
     ModelUnavailableError,
@@ -17,18 +20,16 @@ from engine.errors import (
     RunStoreError,
     TrainingCancelled,
 )
-from engine.evaluation import Evaluation
+from engine.evaluation import Evaluation, Prediction, ZeroShotResult
+from engine.events import ProgressEvent
+from engine.metrics import compute_metrics
 from engine.runs import RunStore
 from engine.settings import Settings
-from engine.training import FineTunedClassifier, ProgressEvent, TrainConfig, TrainResult
+from engine.training import TrainResult
 from engine.zero_shot import ZeroShotReport
 
 CLASSES = ("cat", "dog")
 CANCEL_MESSAGE = "Training stopped because you cancelled it."
-
-
-def head_event(kind: str, epoch: int = 0, **fields) -> ProgressEvent:
-    return ProgressEvent(kind, "head", 1, 1, epoch=epoch, num_epochs=2, **fields)
 
 
 class Fakes:
@@ -50,73 +51,66 @@ class Fakes:
             validation=Subset((), ()),
             test=Subset((paths[2], paths[5]), (0, 1)),
         )
-        self.report = ZeroShotReport(
-            accuracy=0.5,
-            predicted=(0, None),
-            top_labels=("tabby", "ski"),
-            top_probs=(0.9, 0.7),
+        zero_shot = ZeroShotResult(
+            metrics=compute_metrics((0, 1), (0, None), CLASSES),
             mapping={"cat": [282], "dog": []},
             unmapped_classes=("dog",),
+        )
+        self.report = ZeroShotReport(
+            result=zero_shot, predicted=(0, None), top_labels=("tabby", "ski"), top_probs=(0.9, 0.7)
         )
         model = keras.Sequential(
             [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2, "softmax")]
         )
         self.classifier = FineTunedClassifier(model, CLASSES, 4)
         self.evaluation = Evaluation(
-            class_names=CLASSES,
-            accuracy=1.0,
-            per_class={
-                c: {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1} for c in CLASSES
-            },
-            confusion=[[1, 0], [0, 1]],
-            rows=[
-                {"path": paths[2], "true": "cat", "predicted": "cat", "zero_shot_label": "tabby"}
-            ],
+            metrics=compute_metrics((0, 1), (0, 1), CLASSES),
+            predictions=(
+                Prediction(str(paths[2]), "cat", "cat", 0.9, "tabby", "cat"),
+                Prediction(str(paths[5]), "dog", "dog", 0.8, "ski", None),
+            ),
+            zero_shot=zero_shot,
         )
         self.calls: dict[str, tuple] = {}
         self.cancel_after_epoch: int | None = None
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in ("scan_dataset", "split_dataset", "read_split_file", "evaluate_zero_shot"):
+        for name in ("scan_dataset", "make_split", "evaluate_zero_shot", "evaluate"):
             monkeypatch.setattr(experiment, name, getattr(self, name))
-        monkeypatch.setattr(experiment, "fit", self.fit)
-        monkeypatch.setattr(experiment, "evaluate", self.evaluate)
+        monkeypatch.setattr(experiment.training, "fit", self.fit)
 
     def scan_dataset(self, root, max_pixels):
         self.calls["scan_dataset"] = (root, max_pixels)
         return self.dataset
 
-    def split_dataset(self, dataset, validation_fraction, test_fraction, seed):
-        self.calls["split_dataset"] = (dataset, validation_fraction, test_fraction, seed)
+    def make_split(self, dataset, config, split_file=None):
+        self.calls["make_split"] = (dataset, config, split_file)
         return self.split
 
-    def read_split_file(self, dataset, csv_path, validation_fraction, seed):
-        self.calls["read_split_file"] = (dataset, csv_path, validation_fraction, seed)
-        return self.split
-
-    def evaluate_zero_shot(self, classifier, subset, class_names, mapping=None):
+    def evaluate_zero_shot(self, classifier, subset, class_names, mapping=None, **kwargs):
         self.calls["evaluate_zero_shot"] = (classifier, subset, class_names, mapping)
+        kwargs["on_batch"](1)
         return self.report
 
-    def fit(self, split, config, settings, on_event=None, cancel=None):
-        self.calls["fit"] = (split, config, settings, cancel)
-        on_event(head_event("stage_start"))
+    def fit(self, split, config, settings, progress):
+        self.calls["fit"] = (split, config, settings, progress.cancel)
+        progress.start_stage("head")
         for epoch in (1, 2):
-            on_event(head_event("batch", epoch, batch=1, num_batches=1, metrics={"loss": 1.0}))
+            progress.batch(epoch, 1, {"loss": 1.0})
             if epoch == self.cancel_after_epoch:
                 raise TrainingCancelled(CANCEL_MESSAGE)
-            on_event(head_event("epoch_end", epoch, metrics={"loss": 1 / epoch, "accuracy": 0.5}))
-        on_event(head_event("stage_end", 2))
+            progress.epoch_end(epoch, {"loss": 1 / epoch, "accuracy": 0.5})
+        progress.end_stage()
         return TrainResult(
             classifier=self.classifier,
-            history={"loss": [1.0, 0.5], "accuracy": [0.5, 0.5]},
-            stages=["head", "head"],
+            history=progress.history.copy(),
             seconds=3.5,
             cached_features=True,
         )
 
-    def evaluate(self, classifier, subset, zero_shot=None, batch_size=32):
+    def evaluate(self, classifier, subset, zero_shot=None, batch_size=32, on_batch=None):
         self.calls["evaluate"] = (classifier, subset, zero_shot, batch_size)
+        on_batch(1)
         return self.evaluation
 
 
@@ -146,7 +140,7 @@ def test_a_complete_run_is_saved_with_every_figure(fakes, settings):
     )
 
     assert fakes.calls["scan_dataset"] == ("pets", 1234)
-    assert fakes.calls["split_dataset"][1:] == (0.2, 0.3, 7)
+    assert fakes.calls["make_split"] == (fakes.dataset, config, None)
     assert fakes.calls["evaluate_zero_shot"] == ("hub", fakes.split.test, CLASSES, None)
     assert fakes.calls["fit"][3] is cancel
     assert fakes.calls["evaluate"][2] is fakes.report
@@ -155,26 +149,28 @@ def test_a_complete_run_is_saved_with_every_figure(fakes, settings):
     assert (info.status, info.test_accuracy, info.zero_shot_accuracy) == ("complete", 1.0, 0.5)
     assert info.train_seconds == 3.5
     assert info.dataset == str(fakes.dataset.root)
-    assert info.config["seed"] == 7
-    metrics = run.metrics
-    assert metrics["accuracy"] == 1.0
-    assert metrics["confusion"] == [[1, 0], [0, 1]]
-    assert metrics["per_class"]["dog"]["support"] == 1
-    assert metrics["class_names"] == list(CLASSES)
-    assert metrics["dataset"] == str(fakes.dataset.root)
-    assert metrics["skipped"] == 1
-    assert metrics["skipped_files"][0]["reason"] == "not an image"
-    assert metrics["warnings"] == list(fakes.dataset.warnings)
-    assert metrics["split"] == {"train": 4, "validation": 0, "test": 2}
-    zero_shot = metrics["zero_shot"]
-    assert zero_shot["accuracy"] == 0.5
-    assert zero_shot["confusion"] == [[1, 0], [0, 0]]  # the unmapped prediction is in no column
-    assert zero_shot["per_class"]["cat"]["recall"] == 1.0
-    assert zero_shot["mapping"] == {"cat": [282], "dog": []}
-    assert zero_shot["unmapped_classes"] == ["dog"]
-    assert run.history == {"loss": [1.0, 0.5], "accuracy": [0.5, 0.5], "stage": ["head", "head"]}
-    assert run.predictions[0]["path"] == str(fakes.split.test.paths[0])
-    assert RunStore(settings.runs_dir).load_model(info.run_id).class_names == CLASSES
+    assert info.config.seed == 7
+    metrics = run.evaluation.metrics
+    assert metrics.accuracy == 1.0
+    assert metrics.confusion == ((1, 0), (0, 1))
+    assert metrics.per_class["dog"].support == 1
+    assert run.data.dataset == str(fakes.dataset.root)
+    assert run.data.skipped_files[0].reason == "not an image"
+    assert run.data.warnings == fakes.dataset.warnings
+    assert (run.data.num_train, run.data.num_validation, run.data.num_test) == (4, 0, 2)
+    zero_shot = run.zero_shot
+    assert zero_shot.metrics.accuracy == 0.5
+    assert zero_shot.metrics.confusion == ((1, 0), (0, 0))  # the unmapped answer is in no column
+    assert zero_shot.metrics.per_class["cat"].recall == 1.0
+    assert zero_shot.mapping == {"cat": [282], "dog": []}
+    assert zero_shot.unmapped_classes == ("dog",)
+    assert run.history.values == {
+        "loss": [1.0, 0.5],
+        "accuracy": [0.5, 0.5],
+        "stage": ["head", "head"],
+    }
+    assert run.evaluation.predictions[0].path == str(fakes.split.test.paths[0])
+    assert load_run_classifier(RunStore(settings.runs_dir), info.run_id).class_names == CLASSES
 
 
 def test_events_are_numbered_over_the_whole_experiment(fakes, settings):
@@ -186,6 +182,11 @@ def test_events_are_numbered_over_the_whole_experiment(fakes, settings):
     )
 
     stages = [(e.kind, e.stage, e.stage_index, e.num_stages) for e in events if "stage" in e.kind]
+    # The zero-shot and evaluation stages count their batches like the training stages.
+    assert [(e.stage, e.batch) for e in events if e.kind == "batch" and e.epoch == 0] == [
+        ("zero_shot", 1),
+        ("evaluate", 1),
+    ]
     assert stages == [
         ("stage_start", "zero_shot", 1, 3),
         ("stage_end", "zero_shot", 1, 3),
@@ -202,8 +203,7 @@ def test_a_split_file_replaces_the_random_split(fakes, settings):
     experiment.run_experiment(
         "pets", config, settings, split_file="splits.csv", zero_shot=loader_of("hub")
     )
-    assert fakes.calls["read_split_file"] == (fakes.dataset, "splits.csv", 0.25, 3)
-    assert "split_dataset" not in fakes.calls
+    assert fakes.calls["make_split"] == (fakes.dataset, config, "splits.csv")
 
 
 def test_a_mapping_is_passed_to_the_zero_shot_evaluation(fakes, settings):
@@ -225,7 +225,8 @@ def test_a_missing_zero_shot_model_is_noted_not_fatal(fakes, settings):
     assert info.status == "complete"
     assert info.zero_shot_accuracy is None
     assert fakes.calls["evaluate"][2] is None
-    assert RunStore(settings.runs_dir).load(info.run_id).metrics["zero_shot"] == {"error": message}
+    run = RunStore(settings.runs_dir).load(info.run_id)
+    assert (run.zero_shot, run.zero_shot_error) == (None, message)
 
 
 def test_the_default_zero_shot_loader_reads_the_settings(fakes, settings, monkeypatch):
@@ -249,13 +250,12 @@ def test_a_cancelled_training_saves_a_cancelled_run_and_reraises(fakes, settings
     assert (info.status, info.test_accuracy, info.zero_shot_accuracy) == ("cancelled", None, 0.5)
     assert info.train_seconds is not None
     run = store.load(info.run_id)
-    assert run.history == {"loss": [1.0], "accuracy": [0.5], "stage": ["head"]}
-    assert run.predictions == []
-    assert "accuracy" not in run.metrics
-    assert run.metrics["zero_shot"]["accuracy"] == 0.5
+    assert run.history.values == {"loss": [1.0], "accuracy": [0.5], "stage": ["head"]}
+    assert run.evaluation is None
+    assert run.zero_shot.metrics.accuracy == 0.5
     assert "evaluate" not in fakes.calls
     with pytest.raises(RunNotFoundError, match="no model"):
-        store.load_model(info.run_id)
+        load_run_classifier(store, info.run_id)
 
 
 def test_cancel_still_wins_when_the_cancelled_run_cannot_be_saved(

@@ -25,18 +25,22 @@ import keras
 import pytest
 import tensorflow as tf
 
-from engine import zero_shot
-from engine.backbones import BACKBONES, register_backbone
+from engine import imagenet
+from engine.classifiers import load_run_classifier
+from engine.config import TrainConfig
 from engine.errors import ModelUnavailableError, RunNotFoundError, TrainingCancelled
+from engine.events import ProgressEvent
 from engine.experiment import run_experiment
 from engine.jobs import JobManager
-from engine.runs import RunInfo, RunStore
+from engine.run_record import RunInfo
+from engine.runs import RunStore
 from engine.settings import Settings
-from engine.training import ProgressEvent, TrainConfig
 from engine.zero_shot import ZeroShotClassifier
-from tests.conftest import CLASS_COLORS, MODELS, write_image
-from tests.engine.test_training import TINY
-from tests.engine.test_zero_shot import LABELS, ColourModel, no_proxy  # noqa: F401 (fixture)
+from tests.conftest import CLASS_COLORS, write_image
+from tests.engine.test_mapping import LABELS
+from tests.engine.test_zero_shot import ColourModel, no_proxy  # noqa: F401 (fixture)
+from tests.support.paths import MODELS
+from tests.support.runs import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 120  # seconds; a generous bound on a busy 2-core machine, never a timing assertion
@@ -85,15 +89,11 @@ def assert_only_a_cancelled_run(store: RunStore) -> RunInfo:
     with pytest.raises(RunNotFoundError, match="no complete run"):
         store.load("latest")
     with pytest.raises(RunNotFoundError, match="has no model"):
-        store.load_model(info.run_id)
+        load_run_classifier(store, info.run_id)
     return info
 
 
-@pytest.fixture(autouse=True)
-def tiny_backbone() -> Iterator[None]:
-    register_backbone(TINY)
-    yield
-    BACKBONES.pop(TINY.name, None)
+pytestmark = pytest.mark.usefixtures("tiny_backbone")
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ TRAIN_UNTIL_KILLED = textwrap.dedent(
     from engine.backbones import register_backbone
     from engine.experiment import run_experiment
     from tests.engine.test_faults import QUICK, lab_settings
-    from tests.engine.test_training import TINY
+    from tests.support.tiny import TINY
 
     data, work, marker = (Path(arg) for arg in sys.argv[1:4])
     register_backbone(TINY)
@@ -169,8 +169,8 @@ def test_a_training_killed_mid_epoch_leaves_no_run_and_the_next_one_saves(
     run = store.load("latest")
     assert (run.info.run_id, run.info.status) == (info.run_id, "complete")
     # The default zero-shot loader failed on the missing model; the run says why.
-    assert "TLAB_ZERO_SHOT_MODEL" in run.metrics["zero_shot"]["error"]
-    assert store.load_model(info.run_id).class_names == tuple(sorted(CLASS_COLORS))
+    assert "TLAB_ZERO_SHOT_MODEL" in run.zero_shot_error
+    assert load_run_classifier(store, info.run_id).class_names == tuple(sorted(CLASS_COLORS))
 
 
 # --- 2. cancel --------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_cancel_in_any_stage_saves_only_a_cancelled_run(image_folder, settings, 
     info = assert_only_a_cancelled_run(RunStore(settings.runs_dir))
     history = RunStore(settings.runs_dir).load(info.run_id).history
     expected_epochs = {"features": [], "head": [], "fine_tune": ["head"] * 3}[stage]
-    assert history.get("stage", []) == expected_epochs, "the curves so far are kept"
+    assert history.get("stage") == expected_epochs, "the curves so far are kept"
 
 
 def held_once_at(stage: str) -> Callable[..., RunInfo]:
@@ -263,7 +263,7 @@ def stalled_server() -> Iterator[str]:
 def test_a_stalled_network_fails_within_the_timeout(tmp_path, stalled_server, monkeypatch, setting):
     # Protection: every network read of the zero-shot loader has a timeout
     # (NETWORK_TIMEOUT_SECONDS, shortened here); without it urllib waits for ever.
-    monkeypatch.setattr(zero_shot, "NETWORK_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(imagenet, "NETWORK_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "hub-cache"))  # nothing cached
     url = f"{stalled_server}/google/mobilenet_v2/classification/4"
     labels = lab_settings(tmp_path).imagenet_labels
@@ -345,11 +345,12 @@ STORE_FAULTS = textwrap.dedent(
     from pathlib import Path
 
     from engine.backbones import register_backbone
+    from engine.classifiers import load_run_classifier
     from engine.errors import RunStoreError
     from engine.experiment import run_experiment
     from engine.runs import RunStore
     from tests.engine.test_faults import QUICK, folder_digest, lab_settings
-    from tests.engine.test_training import TINY
+    from tests.support.tiny import TINY
 
     data, work, runs = (Path(arg) for arg in sys.argv[1:4])
     # Runs in this process's private mount namespace: a small tmpfs of its own.
@@ -357,7 +358,8 @@ STORE_FAULTS = textwrap.dedent(
     register_backbone(TINY)
     settings = dataclasses.replace(lab_settings(work), runs_dir=runs)
     store = RunStore(runs)
-    kept = run_experiment(data, QUICK, settings).run_id
+    info = run_experiment(data, QUICK, settings)
+    kept = info.run_id
 
 
     def state():
@@ -365,7 +367,7 @@ STORE_FAULTS = textwrap.dedent(
             "listed": [info.run_id for info in store.list()],
             "entries": sorted(path.name for path in runs.iterdir()),
             "digest": folder_digest(runs / kept),
-            "model_loads": store.load_model(kept).class_names == store.load(kept).info.class_names,
+            "model_loads": load_run_classifier(store, kept).class_names == info.class_names,
         }
 
 
@@ -544,8 +546,7 @@ def test_cli_output_with_odd_paths_survives_a_strict_utf8_terminal(tmp_path):
     # (macOS, en_US.UTF-8 locales) would otherwise die on a run whose dataset path is not UTF-8.
     runs = tmp_path / "runs"
     dataset = os.fsdecode(os.fsencode(tmp_path) + b"/photos\xff")
-    info = RunInfo("", "", "cancelled", dataset, ("a", "b"), {}, None, None, 1.0)
-    RunStore(runs).save(None, info, {}, {}, [])
+    RunStore(runs).save(make_run(("a", "b"), status="cancelled", dataset=dataset))
 
     listed = subprocess.run(
         [sys.executable, "-m", "engine", "runs", "--runs-dir", str(runs)],

@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from engine.config import TrainConfig
 from engine.errors import DatasetError, JobBusyError, TrainingCancelled
-from engine.jobs import JobManager, JobSnapshot, format_seconds
-from engine.runs import RunInfo
+from engine.events import ProgressEvent, format_seconds
+from engine.jobs import JobManager, JobSnapshot
+from engine.run_record import RunInfo
 from engine.settings import Settings
-from engine.training import ProgressEvent, TrainConfig
 
 WAIT = 30  # seconds; generous upper bound on a shared machine, never a timing assertion
 
@@ -46,7 +47,15 @@ class FakeRunner:
         if self.error is not None:
             raise self.error
         return RunInfo(
-            "20260101-000000-abcd", "", "complete", str(data_dir), ("a", "b"), {}, 0.75, None, 1.0
+            "20260101-000000-abcd",
+            "",
+            "complete",
+            str(data_dir),
+            ("a", "b"),
+            config,
+            0.75,
+            None,
+            1.0,
         )
 
     @staticmethod
@@ -89,7 +98,7 @@ def test_a_job_runs_in_the_background_and_ends_done(settings):
     assert (progress.stage, progress.epoch, progress.num_epochs) == ("head", 3, 3)
     assert (progress.batch, progress.num_batches) == (2, 2)
     assert progress.metrics == {"loss": pytest.approx(1 / 3), "val_loss": pytest.approx(2 / 3)}
-    assert progress.history == {
+    assert progress.history.values == {
         "loss": [1.0, 0.5, pytest.approx(1 / 3)],
         "val_loss": [2.0, 1.0, pytest.approx(2 / 3)],
         "stage": ["head", "head", "head"],
@@ -126,7 +135,7 @@ def test_cancel_stops_the_job(settings):
     assert snapshot.state == "cancelled"
     assert snapshot.message == "Training stopped because you cancelled it."
     assert snapshot.summary() == "Training cancelled"
-    assert snapshot.history["stage"] == ["head"] * 3, "the curves so far are kept"
+    assert snapshot.history.get("stage") == ["head"] * 3, "the curves so far are kept"
 
 
 def test_cancel_without_a_job_does_nothing(settings):
@@ -174,13 +183,13 @@ def test_readers_in_other_threads_always_see_consistent_snapshots(settings):
         last_epochs = 0
         while not stop.is_set():
             snapshot = jobs.snapshot()
-            epochs = len(snapshot.history.get("stage", []))
-            if any(len(values) != epochs for values in snapshot.history.values()):
+            epochs = snapshot.history.num_epochs
+            if any(len(values) != epochs for values in snapshot.history.values.values()):
                 problems.append(f"ragged history {snapshot.history}")
             if epochs < last_epochs:
                 problems.append("history went backwards")
             last_epochs = epochs
-            snapshot.history.setdefault("loss", []).append(-1.0)  # a reader's copy is its own
+            snapshot.history.values.setdefault("loss", []).append(-1.0)  # a reader's own copy
             snapshot.summary()
 
     readers = [threading.Thread(target=read) for _ in range(2)]
@@ -196,8 +205,8 @@ def test_readers_in_other_threads_always_see_consistent_snapshots(settings):
 
     assert problems == []
     assert final.state == "done"
-    assert len(final.history["loss"]) == 40
-    assert -1.0 not in final.history["loss"]
+    assert len(final.history.get("loss")) == 40
+    assert -1.0 not in final.history.get("loss")
 
 
 def test_summary_of_a_running_job():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +21,12 @@ import numpy as np
 import pytest
 
 from engine import runs as runs_module
-from engine.backbones import Preprocess
+from engine.classifiers import FineTunedClassifier, load_run_classifier
 from engine.errors import ConfigError, ModelUnavailableError, RunNotFoundError, RunStoreError
-from engine.runs import RunInfo, RunStore
-from engine.training import FineTunedClassifier
+from engine.export import export
+from engine.model import Preprocess
+from engine.runs import RunStore
+from tests.support.runs import HISTORY, make_run, prediction
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ("cat", "dog", "fox")
@@ -39,28 +43,11 @@ def tiny_classifier() -> FineTunedClassifier:
     return FineTunedClassifier(keras.Model(inputs, outputs), CLASSES, SIZE)
 
 
-def make_info(**changes) -> RunInfo:
-    fields = {
-        "run_id": "",
-        "created": "",
-        "status": "complete",
-        "dataset": "/data/pets",
-        "class_names": CLASSES,
-        "config": {"epochs": 3, "seed": 0},
-        "test_accuracy": 0.9,
-        "zero_shot_accuracy": 0.6,
-        "train_seconds": 12.5,
-    }
-    return RunInfo(**{**fields, **changes})
-
-
-HISTORY = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "stage": ["head", "head"]}
-METRICS = {
-    "accuracy": np.float32(0.9),  # numpy scalars must serialise as plain numbers
-    "confusion": np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
-    "zero_shot": {"accuracy": 0.6},
-}
-PREDICTIONS = [{"path": Path("/data/pets/cat/1.png"), "true": "cat", "predicted": "cat"}]
+PREDICTIONS = [
+    prediction("cat", zero_shot="cat"),
+    prediction("dog", "cat", zero_shot=""),
+    prediction("fox", zero_shot="fox"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +61,22 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def save(store: RunStore, classifier: FineTunedClassifier | None, **changes) -> str:
-    return store.save(classifier, make_info(**changes), HISTORY, METRICS, PREDICTIONS)
+    return store.save(make_run(CLASSES, PREDICTIONS, **changes), classifier)
 
 
 def test_save_and_load_round_trip(store, classifier):
     run_id = save(store, classifier)
 
     run = store.load(run_id)
-    assert run.info == make_info(run_id=run_id, created=run.info.created)
+    expected = make_run(CLASSES, PREDICTIONS)
+    assert run.info == dataclasses.replace(expected.info, run_id=run_id, created=run.info.created)
     assert run.info.created.endswith("+00:00")
-    assert run.history == HISTORY
-    assert run.metrics == {
-        "accuracy": pytest.approx(0.9),
-        "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
-        "zero_shot": {"accuracy": 0.6},
-    }
-    assert run.predictions == [{"path": "/data/pets/cat/1.png", "true": "cat", "predicted": "cat"}]
+    assert run.history.values == HISTORY
+    assert run.evaluation == expected.evaluation
+    assert run.zero_shot == expected.zero_shot
+    assert run.data == expected.data
+    assert run.evaluation.accuracy == pytest.approx(2 / 3)
+    assert [row.correct for row in run.evaluation.predictions] == [True, False, True]
     assert sorted(p.name for p in (store.root / run_id).iterdir()) == [
         "config.json",
         "history.json",
@@ -98,13 +85,14 @@ def test_save_and_load_round_trip(store, classifier):
         "predictions.json",
         "run.json",
     ]
-    assert json.loads((store.root / run_id / "config.json").read_text()) == {"epochs": 3, "seed": 0}
+    config = json.loads((store.root / run_id / "config.json").read_text())
+    assert (config["epochs"], config["fine_tune_epochs"]) == (2, 1)
 
 
 def test_model_round_trips_in_safe_mode_with_the_preprocess_layer(store, classifier):
     run_id = save(store, classifier)
 
-    loaded = store.load_model(run_id)
+    loaded = load_run_classifier(store, run_id)
 
     assert loaded.class_names == CLASSES
     assert loaded.input_size == SIZE
@@ -126,7 +114,7 @@ def test_list_is_newest_first_and_latest_means_newest_complete(store, classifier
 
     assert [info.run_id for info in store.list()] == [newer_cancelled, older]
     assert store.load("latest").info.run_id == older
-    assert store.load_model("latest").class_names == CLASSES
+    assert load_run_classifier(store, "latest").class_names == CLASSES
 
 
 def test_latest_without_complete_runs_is_not_found(store):
@@ -139,7 +127,7 @@ def test_a_cancelled_run_has_no_model(store):
     run_id = save(store, None, status="cancelled")
     assert not (store.root / run_id / "model.keras").exists()
     with pytest.raises(RunNotFoundError, match="has no model"):
-        store.load_model(run_id)
+        load_run_classifier(store, run_id)
 
 
 def test_list_of_a_missing_folder_is_empty(tmp_path):
@@ -154,7 +142,7 @@ def test_temp_cache_and_damaged_folders_are_ignored(store, classifier):
         "broken-json": "{not json",
         "not-an-object": "[1, 2]",
         "missing-fields": json.dumps({"run_id": "missing-fields"}),
-        "bad-types": json.dumps({**vars(make_info()), "created": 5}),
+        "bad-types": json.dumps({**make_run(CLASSES).info.to_dict(), "created": 5}),
     }.items():
         (store.root / name).mkdir()
         (store.root / name / "run.json").write_text(text)
@@ -176,11 +164,11 @@ def test_load_of_an_unknown_run_names_the_folder(store):
 @pytest.mark.parametrize("bad_id", ["../x", "..", "a/b", "/etc", ".tmp-x", "", "x/../y", "a\\b"])
 def test_run_ids_from_users_cannot_leave_the_store(store, bad_id):
     (store.root).mkdir()
-    for call in (store.load, store.load_model, store.delete):
+    for call in (store.load, store.info, store.model_path, store.delete):
         with pytest.raises(RunNotFoundError, match="not a run id"):
             call(bad_id)
     with pytest.raises(RunNotFoundError, match="not a run id"):
-        store.export(bad_id, "keras")
+        export(store, bad_id, "keras")
 
 
 def assert_only_runs(store: RunStore, run_ids: list[str]) -> None:
@@ -200,7 +188,7 @@ def test_crash_before_the_rename_leaves_no_run_and_keeps_older_ones(store, class
     monkeypatch.undo()
 
     assert_only_runs(store, [kept])
-    assert store.load(kept).history == HISTORY
+    assert store.load(kept).history.values == HISTORY
 
 
 def test_disk_full_is_a_run_store_error_with_a_fix(store, classifier, monkeypatch):
@@ -259,19 +247,19 @@ def test_delete_removes_the_run(store, classifier):
 
 def test_export_keras_returns_the_saved_model(store, classifier):
     run_id = save(store, classifier)
-    assert store.export(run_id, "keras") == store.root / run_id / "model.keras"
+    assert export(store, run_id, "keras") == store.root / run_id / "model.keras"
 
 
 def test_export_savedmodel_zips_a_loadable_saved_model(store, classifier):
     run_id = save(store, classifier)
 
-    path = store.export(run_id, "savedmodel")
+    path = export(store, run_id, "savedmodel")
 
     assert path == store.root / run_id / "export" / "savedmodel.zip"
     with zipfile.ZipFile(path) as archive:
         assert "savedmodel/saved_model.pb" in archive.namelist()
     assert [p.name for p in path.parent.iterdir()] == ["savedmodel.zip"], "temp files removed"
-    assert store.export(run_id, "savedmodel") == path  # the second request reuses the file
+    assert export(store, run_id, "savedmodel") == path  # the second request reuses the file
 
 
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
@@ -280,7 +268,7 @@ def test_export_tflite_gives_the_same_probabilities(store, classifier):
 
     run_id = save(store, classifier)
 
-    path = store.export(run_id, "tflite")
+    path = export(store, run_id, "tflite")
 
     assert path == store.root / run_id / "export" / "model.tflite"
     interpreter = tf.lite.Interpreter(model_path=str(path))
@@ -296,27 +284,28 @@ def test_export_tflite_gives_the_same_probabilities(store, classifier):
 def test_export_refuses_unknown_formats_and_cancelled_runs(store):
     run_id = save(store, None, status="cancelled")
     with pytest.raises(ConfigError, match="keras, savedmodel, tflite"):
-        store.export(run_id, "onnx")
+        export(store, run_id, "onnx")
     with pytest.raises(RunNotFoundError, match="has no model"):
-        store.export(run_id, "tflite")
+        export(store, run_id, "tflite")
 
 
 def test_a_corrupt_model_file_is_reported_not_raised_raw(store, classifier):
     run_id = save(store, classifier)
     (store.root / run_id / "model.keras").write_bytes(b"not a zip")
     with pytest.raises(ModelUnavailableError, match="cannot be loaded"):
-        store.load_model(run_id)
+        load_run_classifier(store, run_id)
 
 
 SAVE_FOREVER = textwrap.dedent(
     """
     import sys
-    from tests.engine.test_runs import HISTORY, METRICS, PREDICTIONS, make_info, tiny_classifier
+    from tests.engine.test_runs import CLASSES, tiny_classifier
+    from tests.support.runs import make_run
     from engine.runs import RunStore
 
-    store, classifier = RunStore(sys.argv[1]), tiny_classifier()
+    store, classifier, run = RunStore(sys.argv[1]), tiny_classifier(), make_run(CLASSES)
     while True:
-        store.save(classifier, make_info(), HISTORY, METRICS, PREDICTIONS)
+        store.save(run, classifier)
     """
 )
 
@@ -349,7 +338,43 @@ def test_sigkill_mid_save_never_leaves_a_visible_partial_run(tmp_path, classifie
     assert len(listed) >= 3
     assert all(not info.run_id.startswith(".") for info in listed)
     for info in listed:
-        assert store.load(info.run_id).history == HISTORY
-        assert store.load_model(info.run_id).class_names == CLASSES
+        assert store.load(info.run_id).history.values == HISTORY
+        assert load_run_classifier(store, info.run_id).class_names == CLASSES
     new = save(store, classifier)
     assert store.list()[0].run_id == new
+
+
+def test_a_run_saved_by_the_first_version_still_loads(store, classifier):
+    # tests/fixtures/run_v1 holds the JSON files the first version (before the typed run
+    # record) wrote for a 2-class run; its model.keras used the same Preprocess layer.
+    folder = store.root / "20261202-013357-d79d"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "run_v1", folder)
+    two_classes = keras.Model(
+        classifier.model.input, keras.layers.Dense(2)(classifier.model.output)
+    )
+    two_classes.save(folder / "model.keras")
+
+    [info] = store.list()
+    run = store.load(info.run_id)
+
+    assert (info.run_id, info.status, info.class_names) == (
+        folder.name,
+        "complete",
+        ("green", "red"),
+    )
+    assert info.config.backbone == "tiny" and info.config.fine_tune_epochs == 1
+    assert run.evaluation.accuracy == 0.5
+    assert [row.correct for row in run.evaluation.predictions] == [True, False]
+    assert run.zero_shot.unmapped_classes == ("green",)
+    assert run.history.get("stage") == ["head", "head", "fine_tune"]
+    assert run.data.num_train == 8
+    assert load_run_classifier(store, info.run_id).class_names == ("green", "red")
+
+
+def test_a_run_written_by_a_newer_version_is_named_not_misread(store, classifier):
+    run_id = save(store, None)
+    run_file = store.root / run_id / "run.json"
+    run_file.write_text(json.dumps({**json.loads(run_file.read_text()), "format": 99}))
+
+    with pytest.raises(RunNotFoundError, match="newer version of Transfer Lab"):
+        store.load(run_id)

@@ -47,3 +47,9 @@ def test_bad_values_name_the_variable(env):
 def test_frozen():
     with pytest.raises(AttributeError):
         Settings().runs_dir = Path("x")  # type: ignore[misc]
+
+
+def test_the_cache_folder_defaults_to_the_runs_folder_and_can_move(tmp_path):
+    assert Settings.from_env({"TLAB_RUNS_DIR": "r"}).cache_root == Path("r") / ".cache"
+    moved = Settings.from_env({"TLAB_CACHE_DIR": str(tmp_path / "cache")})
+    assert moved.cache_root == tmp_path / "cache"

@@ -1,4 +1,4 @@
-"""Tests for engine.training: config checks, model shape, both stage-1 paths, events, cancel."""
+"""Tests for engine.training: both stage-1 paths, stage 2, events, cancel, the feature cache."""
 
 from __future__ import annotations
 
@@ -11,93 +11,32 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
 from engine import training
-from engine.backbones import BACKBONES, Backbone, Preprocess, register_backbone
-from engine.datasets import Split, Subset, scan_dataset
-from engine.errors import ConfigError, DatasetError, ImageError, TrainingCancelled
+from engine.backbones import Backbone, register_backbone
+from engine.config import TrainConfig
+from engine.data.scan import scan_dataset
+from engine.data.split import Split, Subset, make_split
+from engine.errors import DatasetError, ImageError, TrainingCancelled
 from engine.evaluation import predict_subset
-from engine.experiment import make_split
+from engine.events import ProgressEvent
+from engine.model import build_model
+from engine.progress import Progress
 from engine.settings import Settings
-from engine.training import (
-    FineTunedClassifier,
-    ProgressEvent,
-    TrainConfig,
-    build_model,
-    fit,
-    unfreeze_top_layers,
-)
-from tests.conftest import CLASS_COLORS, FLOWERS, write_image
-
-TINY_SIZE = 32
-
-
-def tiny_base(input_shape: tuple[int, int, int], include_top: bool = False, weights=None):
-    """A keras.applications-like constructor: three convs, two BatchNorms, no top."""
-    inputs = keras.Input(input_shape)
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv1")(inputs)
-    x = keras.layers.BatchNormalization(name="bn1")(x)
-    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu", name="conv2")(x)
-    x = keras.layers.BatchNormalization(name="bn2")(x)
-    x = keras.layers.Conv2D(16, 1, activation="relu", name="conv3")(x)
-    model = keras.Model(inputs, x, name="tiny_base")
-    if weights is not None:
-        model.load_weights(weights)
-    return model
-
-
-TINY = Backbone("tiny", TINY_SIZE, tiny_base, "tf", 16, weights=None)
-# Learns the generated colour classes in a few epochs; patience 0 keeps epoch counts fixed.
-QUICK = TrainConfig(
-    backbone="tiny", epochs=6, batch_size=8, learning_rate=0.05, early_stopping_patience=0
+from engine.training import fit
+from tests.conftest import CLASS_COLORS, write_image
+from tests.support.paths import FLOWERS
+from tests.support.tiny import (
+    QUICK,
+    TINY,
+    TINY_SIZE,
+    fake_make_pipeline,
+    images_of,
+    split_folder,
+    tiny_base,
 )
 
-
-def fake_make_pipeline(requested: list[Path] | None = None):
-    """A make_pipeline with the real contract that decodes small PNGs in memory."""
-
-    def make_pipeline(subset, image_size, batch_size, shuffle=False, seed=0, max_pixels=0):
-        if requested is not None:
-            requested.extend(subset.paths)
-        images = np.zeros((len(subset), image_size, image_size, 3), np.float32)
-        for row, path in enumerate(subset.paths):
-            with Image.open(path) as image:
-                images[row] = np.asarray(image.convert("RGB").resize((image_size,) * 2))
-        labels = np.asarray(subset.labels, np.int32)
-        data = tf.data.Dataset.from_tensor_slices((images, labels))
-        if shuffle:
-            data = data.shuffle(len(subset), seed=seed)
-        return data.batch(batch_size)
-
-    return make_pipeline
-
-
-def split_folder(root: Path) -> Split:
-    """Per class: 8 train, 2 validation, the rest test (sorted class folders)."""
-    class_names = tuple(sorted(p.name for p in root.iterdir()))
-    parts: dict[str, tuple[list, list]] = {name: ([], []) for name in ("train", "val", "test")}
-    for label, name in enumerate(class_names):
-        for index, path in enumerate(sorted((root / name).iterdir())):
-            part = "train" if index < 8 else "val" if index < 10 else "test"
-            parts[part][0].append(path)
-            parts[part][1].append(label)
-    subsets = [Subset(tuple(paths), tuple(labels)) for paths, labels in parts.values()]
-    return Split(class_names, *subsets)
-
-
-def images_of(*subsets: Subset) -> tuple[np.ndarray, np.ndarray]:
-    """Decoded uint8 images and labels of subsets, in order."""
-    paths = [p for subset in subsets for p in subset.paths]
-    labels = [label for subset in subsets for label in subset.labels]
-    return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths]), np.array(labels)
-
-
-@pytest.fixture(autouse=True)
-def tiny_backbone():
-    register_backbone(TINY)
-    yield TINY
-    BACKBONES.pop(TINY.name, None)
+pytestmark = pytest.mark.usefixtures("tiny_backbone")
 
 
 @pytest.fixture
@@ -131,167 +70,6 @@ def cancel_at(stage: str, batch: int) -> tuple[threading.Event, Callable, list[P
     return cancel, on_event, events
 
 
-# --- config ----------------------------------------------------------------------------------
-
-
-def test_defaults_are_valid():
-    assert TrainConfig().validate() == TrainConfig()
-
-
-@pytest.mark.parametrize(
-    ("changes", "field_name"),
-    [
-        ({"epochs": 0}, "epochs"),
-        ({"epochs": 2.5}, "epochs"),
-        ({"epochs": True}, "epochs"),
-        ({"fine_tune_epochs": -1}, "fine_tune_epochs"),
-        ({"unfreeze_layers": -1}, "unfreeze_layers"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"batch_size": 1025}, "batch_size"),
-        ({"learning_rate": 0.0}, "learning_rate"),
-        ({"learning_rate": 1.5}, "learning_rate"),
-        ({"fine_tune_learning_rate": float("nan")}, "fine_tune_learning_rate"),
-        ({"dropout": 1.0}, "dropout"),
-        ({"early_stopping_patience": -1}, "early_stopping_patience"),
-        ({"validation_fraction": -0.1}, "validation_fraction"),
-        ({"test_fraction": 0.0}, "test_fraction"),
-        ({"validation_fraction": 0.5, "test_fraction": 0.5}, "validation_fraction"),
-        ({"seed": -1}, "seed"),
-        ({"augment": "yes"}, "augment"),
-        ({"backbone": "vgg99"}, "backbone"),
-    ],
-)
-def test_validate_names_the_bad_field(changes, field_name):
-    with pytest.raises(ConfigError, match=field_name):
-        TrainConfig(**changes).validate()
-
-
-def test_unknown_backbone_message_lists_known_names():
-    with pytest.raises(ConfigError, match="mobilenet_v2"):
-        TrainConfig(backbone="vgg99").validate()
-
-
-# --- model -----------------------------------------------------------------------------------
-
-
-def test_build_model_wires_preprocess_frozen_base_and_head():
-    model, base, head = build_model("tiny", num_classes=3, dropout=0.2, weights=None)
-
-    assert model.input_shape == (None, TINY_SIZE, TINY_SIZE, 3)
-    assert model.output_shape == (None, 3)
-    assert head.input_shape == (None, 16)
-    assert isinstance(model.get_layer("preprocess"), Preprocess)
-    assert not base.trainable and base.name in [layer.name for layer in model.layers]
-    assert [type(layer) for layer in head.layers[1:]] == [keras.layers.Dropout, keras.layers.Dense]
-    probabilities = model.predict_on_batch(np.full((2, TINY_SIZE, TINY_SIZE, 3), 128.0))
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-
-
-def test_model_round_trips_through_safe_mode_loading(tmp_path: Path):
-    model, _, _ = build_model("tiny", num_classes=3, dropout=0.2, weights=None)
-    images = np.random.default_rng(0).uniform(0, 255, (4, TINY_SIZE, TINY_SIZE, 3))
-    path = tmp_path / "model.keras"
-
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-
-    np.testing.assert_allclose(
-        loaded.predict_on_batch(images), model.predict_on_batch(images), atol=1e-6
-    )
-    assert loaded.get_layer("preprocess").mode == "tf"
-
-
-@pytest.mark.integration
-def test_real_mobilenet_model_round_trips_through_safe_mode(offline_settings, tmp_path: Path):
-    model, base, _ = build_model("mobilenet_v2", 5, 0.2, offline_settings.backbone_weights)
-    photo = next((FLOWERS / "roses").glob("*.jpg"))
-    with Image.open(photo) as image:
-        pixels = np.asarray(image.convert("RGB").resize((224, 224)), np.float32)[None]
-
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-
-    assert len(base.layers) > 150 and not base.trainable
-    np.testing.assert_allclose(loaded(pixels), model(pixels), atol=1e-5)
-
-
-def test_predict_proba_resizes_any_size_and_accepts_uint8():
-    model, _, _ = build_model("tiny", num_classes=3, dropout=0.0, weights=None)
-    classifier = FineTunedClassifier(model, ("a", "b", "c"), TINY_SIZE)
-    images = np.random.default_rng(0).integers(0, 256, (2, 50, 70, 3), dtype=np.uint8)
-
-    probabilities = classifier.predict_proba(images)
-    expected = model.predict_on_batch(tf.image.resize(images.astype(np.float32), (32, 32)))
-
-    assert probabilities.shape == (2, 3)
-    np.testing.assert_allclose(probabilities, expected, atol=1e-6)
-    assert classifier.predict_proba(np.zeros((0, 32, 32, 3))).shape == (0, 3)
-    with pytest.raises(ImageError, match="N, height, width, 3"):
-        classifier.predict_proba(np.zeros((32, 32, 3)))
-
-
-def test_top_k_sorts_and_caps_k():
-    model, _, _ = build_model("tiny", num_classes=3, dropout=0.0, weights=None)
-    classifier = FineTunedClassifier(model, ("a", "b", "c"), TINY_SIZE)
-    images = np.random.default_rng(1).uniform(0, 255, (2, TINY_SIZE, TINY_SIZE, 3))
-
-    top = classifier.top_k(images, k=5)
-    probabilities = classifier.predict_proba(images)
-
-    assert [len(row) for row in top] == [3, 3]
-    for row, expected in zip(top, probabilities, strict=True):
-        assert [p for _, p in row] == sorted(expected.tolist(), reverse=True)
-        assert {name for name, _ in row} == {"a", "b", "c"}
-
-
-def test_predict_proba_is_thread_safe():
-    model, _, _ = build_model("tiny", num_classes=3, dropout=0.2, weights=None)
-    classifier = FineTunedClassifier(model, ("a", "b", "c"), TINY_SIZE)
-    rng = np.random.default_rng(2)
-    batches = [rng.uniform(0, 255, (n, size, size, 3)) for n, size in [(1, 32), (3, 40), (5, 32)]]
-    expected = [classifier.predict_proba(batch) for batch in batches]
-    results: dict[tuple[int, int], np.ndarray] = {}
-
-    def worker(thread: int) -> None:
-        for repeat in range(5):
-            index = (thread + repeat) % len(batches)
-            results[thread, repeat] = (index, classifier.predict_proba(batches[index]))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert len(results) == 30
-    for index, probabilities in results.values():
-        np.testing.assert_allclose(probabilities, expected[index], atol=1e-6)
-
-
-# --- stage 2 ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("num_layers", [0, 2, 100])
-def test_unfreeze_top_layers_skips_batch_norm(num_layers):
-    base = tiny_base((TINY_SIZE, TINY_SIZE, 3))
-    base.trainable = False
-
-    unfreeze_top_layers(base, num_layers)
-
-    trainable = [layer.name for layer in base.layers if layer.trainable]
-    non_bn = [
-        layer.name
-        for layer in base.layers
-        if not isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    assert trainable == (non_bn[-num_layers:] if num_layers else [])
-    assert not any(
-        layer.trainable
-        for layer in base.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    )
-
-
 def test_fine_tune_trains_only_the_top_layers(split, settings, fake_pipeline):
     config = dataclasses.replace(QUICK, epochs=2, fine_tune_epochs=2, unfreeze_layers=2)
     keras.utils.set_random_seed(config.seed)
@@ -311,9 +89,9 @@ def test_fine_tune_trains_only_the_top_layers(split, settings, fake_pipeline):
         )
     }
     assert changed == {"conv2", "conv3"}  # conv1 and both BatchNorms untouched
-    assert result.stages == ["head", "head", "fine_tune", "fine_tune"]
-    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert all(len(values) == 4 for values in result.history.values())
+    assert result.history.get("stage") == ["head", "head", "fine_tune", "fine_tune"]
+    assert set(result.history.values) == {"loss", "accuracy", "val_loss", "val_accuracy", "stage"}
+    assert all(len(values) == 4 for values in result.history.values.values())
 
 
 # --- stage 1: both paths -----------------------------------------------------------------------
@@ -328,7 +106,7 @@ def test_feature_path_and_image_path_learn_the_same_model(split, settings, fake_
     augmented = fit(split, dataclasses.replace(config, augment=True), settings)
 
     assert fast.cached_features and not slow.cached_features and not augmented.cached_features
-    np.testing.assert_allclose(fast.history["loss"], slow.history["loss"], atol=1e-4)
+    np.testing.assert_allclose(fast.history.get("loss"), slow.history.get("loss"), atol=1e-4)
     fast_p, slow_p = fast.classifier.predict_proba(images), slow.classifier.predict_proba(images)
     np.testing.assert_allclose(fast_p, slow_p, atol=1e-4)
     fast_accuracy = np.mean(fast_p.argmax(axis=1) == labels)
@@ -351,7 +129,7 @@ def test_early_stopping_restores_the_best_weights(split, settings, fake_pipeline
 
     result = fit(split, config, settings)
 
-    val_loss = result.history["val_loss"]
+    val_loss = result.history.get("val_loss")
     assert len(val_loss) < config.epochs
     assert val_loss[-1] > min(val_loss)
     images, labels = images_of(split.validation)
@@ -366,8 +144,8 @@ def test_without_validation_images_there_is_no_early_stopping(split, settings, f
 
     result = fit(no_validation, config, settings)
 
-    assert set(result.history) == {"loss", "accuracy"}
-    assert result.stages == ["head"] * 3
+    assert set(result.history.values) == {"loss", "accuracy", "stage"}
+    assert result.history.get("stage") == ["head"] * 3
 
 
 def test_empty_training_part_is_a_dataset_error(split, settings, fake_pipeline):
@@ -399,7 +177,7 @@ def test_events_follow_stages_with_counters_and_eta(split, settings, fake_pipeli
     events: list[ProgressEvent] = []
     config = dataclasses.replace(QUICK, epochs=2, fine_tune_epochs=1)
 
-    result = fit(split, config, settings, on_event=events.append)
+    result = fit(split, config, settings, Progress(training.stages(split, config), events.append))
 
     stages = ["features", "head", "fine_tune"]
     starts = [e for e in events if e.kind == "stage_start"]
@@ -424,7 +202,7 @@ def test_events_follow_stages_with_counters_and_eta(split, settings, fake_pipeli
     assert all(e.eta_seconds is None or e.eta_seconds >= 0 for e in events)
     assert all(e.eta_seconds is not None for e in events if e.kind == "batch")
     assert epoch_ends[-1].eta_seconds == 0
-    assert result.history["val_loss"] == [e.metrics["val_loss"] for e in epoch_ends]
+    assert result.history.get("val_loss") == [e.metrics["val_loss"] for e in epoch_ends]
 
 
 @pytest.mark.parametrize(
@@ -436,7 +214,8 @@ def test_cancel_stops_at_the_next_batch(split, settings, fake_pipeline, stage, s
     config = dataclasses.replace(QUICK, epochs=3, fine_tune_epochs=2)
 
     with pytest.raises(TrainingCancelled, match="cancelled by the user"):
-        fit(split, config, settings, on_event, cancel, stream_images=stream_images)
+        plan = training.stages(split, config, stream_images)
+        fit(split, config, settings, Progress(plan, on_event, cancel))
 
     last = events[-1]
     assert (last.kind, last.stage, last.epoch <= 1, last.batch) == ("batch", stage, True, 2)
@@ -465,7 +244,7 @@ def test_second_training_reuses_cached_features(split, settings, fake_pipeline, 
     assert len(list((settings.runs_dir / ".cache" / "features").glob("*.npz"))) == 1
     # Nothing was decoded: the head trained on cached features alone.
     assert fake_pipeline == []
-    np.testing.assert_allclose(second.history["loss"], first.history["loss"], atol=1e-5)
+    np.testing.assert_allclose(second.history.get("loss"), first.history.get("loss"), atol=1e-5)
 
 
 def test_eta_waits_for_image_batches_when_features_come_from_the_cache(
@@ -477,7 +256,7 @@ def test_eta_waits_for_image_batches_when_features_come_from_the_cache(
     fit(split, config, settings)
     events: list[ProgressEvent] = []
 
-    fit(split, config, settings, on_event=events.append)
+    fit(split, config, settings, Progress(training.stages(split, config), events.append))
 
     fine_tune = [e for e in events if e.stage == "fine_tune"]
     assert fine_tune[0].kind == "stage_start" and fine_tune[0].eta_seconds is None

@@ -1,4 +1,4 @@
-"""Tests for engine.datasets.import_zip: safe extraction of uploaded dataset archives."""
+"""Tests for engine.data.archive.import_zip: safe extraction of uploaded dataset archives."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import datasets
+from engine.data.archive import import_zip, import_zip_report
+from engine.data.scan import scan_dataset
 from engine.errors import ArchiveError
 from engine.settings import Settings
 from tests.engine import badfiles
@@ -35,21 +36,21 @@ def test_good_zip_is_extracted_through_its_wrapper_folder(
 ) -> None:
     archive = badfiles.dataset_zip(tmp_path / "my photos.zip")
     before = _outside_uploads(tmp_path, settings)
-    folder = datasets.import_zip(archive, settings)
+    folder = import_zip(archive, settings)
     assert _outside_uploads(tmp_path, settings) == before
     assert [p.name for p in settings.uploads_dir.iterdir()] == [folder.parent.name]
     assert folder.parent.parent == settings.uploads_dir
     assert folder.name == "photos" and folder.parent.name.startswith("my_photos-")
     assert sorted(p.name for p in folder.iterdir()) == ["cats", "dogs"]  # no .DS_Store
     assert not (folder.parent / "__MACOSX").exists()
-    dataset = datasets.scan_dataset(folder)
+    dataset = scan_dataset(folder)
     assert dataset.counts() == {"cats": 6, "dogs": 6}
 
 
 def test_each_import_gets_a_fresh_folder(tmp_path: Path, settings: Settings) -> None:
     archive = badfiles.dataset_zip(tmp_path / "d.zip", wrapper=None)
-    first = datasets.import_zip(archive, settings)
-    second = datasets.import_zip(archive, settings)
+    first = import_zip(archive, settings)
+    second = import_zip(archive, settings)
     assert first != second and first.parent == second.parent == settings.uploads_dir
 
 
@@ -57,15 +58,15 @@ def test_name_of_the_upload_is_used_for_messages_and_folder(
     tmp_path: Path, settings: Settings
 ) -> None:
     copy = badfiles.dataset_zip(tmp_path / "tmp8x2k.zip")
-    assert datasets.import_zip(copy, settings, name="Holiday 2024.zip").parent.name.startswith(
+    assert import_zip(copy, settings, name="Holiday 2024.zip").parent.name.startswith(
         "Holiday_2024-"
     )
     with pytest.raises(ArchiveError, match="^holiday.zip is not a zip archive"):
-        datasets.import_zip(badfiles.not_a_zip(tmp_path / "tmp1.zip"), settings, name="holiday.zip")
+        import_zip(badfiles.not_a_zip(tmp_path / "tmp1.zip"), settings, name="holiday.zip")
 
 
 def test_nested_zip_is_skipped_and_reported(tmp_path: Path, settings: Settings) -> None:
-    report = datasets.import_zip_report(badfiles.nested_zip(tmp_path / "n.zip"), settings)
+    report = import_zip_report(badfiles.nested_zip(tmp_path / "n.zip"), settings)
     assert not (report.folder / "cats" / "more.zip").exists()
     assert [(s.path, "archive inside" in s.reason) for s in report.skipped] == [
         ("cats/more.zip", True)
@@ -95,7 +96,7 @@ def test_bad_archives_are_refused_and_leave_nothing_behind(
     archive = make(tmp_path / "incoming" / "upload.zip")
     before = _outside_uploads(tmp_path, settings)
     with pytest.raises(ArchiveError) as caught:
-        datasets.import_zip(archive, settings)
+        import_zip(archive, settings)
     assert word in str(caught.value)
     assert "upload.zip" in str(caught.value)
     assert _outside_uploads(tmp_path, settings) == before
@@ -117,7 +118,7 @@ def test_lying_sizes_are_caught_while_extracting(
         zipfile.ZipFile, "open", lambda self, info, *args, **kwargs: io.BytesIO(bytes(512 * 1024))
     )
     with pytest.raises(ArchiveError, match="more than 1 MB"):
-        datasets.import_zip(archive, settings)
+        import_zip(archive, settings)
     assert list(settings.uploads_dir.iterdir()) == []
 
 
@@ -127,7 +128,7 @@ def test_corrupt_entry_data_is_an_archive_error(tmp_path: Path, settings: Settin
     data[60:90] = bytes(30)  # inside the first entry's compressed data
     archive.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match="could not be extracted"):
-        datasets.import_zip(archive, settings)
+        import_zip(archive, settings)
     assert list(settings.uploads_dir.iterdir()) == []
 
 
@@ -139,5 +140,5 @@ def test_zip_with_a_single_class_is_left_for_scanning_to_explain(
     with zipfile.ZipFile(archive, "w") as bundle:
         for name, data in entries.items():
             bundle.writestr(name, data)
-    folder = datasets.import_zip(archive, settings)
+    folder = import_zip(archive, settings)
     assert [p.name for p in folder.iterdir()] == ["cats"]

@@ -1,0 +1,122 @@
+"""Both models behind one interface (predict_proba, top_k, class_names); loading a run's model."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Imported for its side effect too: it registers the custom layers (Preprocess) that
+# safe-mode loading must resolve.
+from engine import model as _registers_layers  # noqa: F401
+from engine.backbones import get_backbone
+from engine.errors import ImageError, ModelUnavailableError, first_line
+from engine.runs import RunStore
+
+
+class Classifier(Protocol):
+    """What the zero-shot and the fine-tuned model offer, so pages show them side by side."""
+
+    class_names: tuple[str, ...]
+    input_size: int
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray: ...
+
+    def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]: ...
+
+
+def top_k(
+    probabilities: np.ndarray, class_names: tuple[str, ...], k: int = 5
+) -> list[list[tuple[str, float]]]:
+    """Best k (class name, probability) pairs per row of probabilities, most probable first.
+
+    Raises:
+        ValueError: k is below 1.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1; got {k}.")
+    best = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return [
+        [(class_names[index], float(row[index])) for index in indices]
+        for row, indices in zip(probabilities, best, strict=True)
+    ]
+
+
+class BaseClassifier:
+    """Batch checks, resizing and top_k shared by both models; subclasses give the forward pass.
+
+    `first_answer` is the first index that is a real answer (the Hub model's index 0 is
+    'background', which is never shown).
+    """
+
+    class_names: tuple[str, ...]
+    input_size: int
+    first_answer = 0
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities [N, classes] for uint8/float images [N,H,W,3] in [0,255] (any H, W).
+
+        Raises:
+            ImageError: images is not shaped [N, H, W, 3].
+        """
+        array = np.asarray(images)
+        if array.ndim != 4 or array.shape[-1] != 3:
+            raise ImageError(
+                f"Expected a batch of RGB images shaped [N, height, width, 3]; got shape "
+                f"{array.shape}. Stack decoded RGB images into one array."
+            )
+        if len(array) == 0:
+            # Some graphs (BatchNormalization on a fixed shape) reject an empty batch.
+            return np.zeros((0, len(self.class_names)), np.float32)
+        batch = tf.cast(tf.convert_to_tensor(array), tf.float32)
+        if array.shape[1:3] != (self.input_size, self.input_size):
+            batch = tf.image.resize(batch, (self.input_size, self.input_size))
+        return self._forward(batch).numpy()
+
+    def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
+        """Best k (class name, probability) pairs per image, most probable first."""
+        probabilities = self.predict_proba(images)[:, self.first_answer :]
+        return top_k(probabilities, self.class_names[self.first_answer :], k)
+
+    def _forward(self, images: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+
+class FineTunedClassifier(BaseClassifier):
+    """A trained model: raw [0,255] images in, probabilities over the dataset's classes out."""
+
+    def __init__(self, model: keras.Model, class_names: tuple[str, ...], input_size: int) -> None:
+        self.model = model
+        self.class_names = tuple(class_names)
+        self.input_size = input_size
+        # One tf.function with a fixed signature, shared by every caller: it traces once (under
+        # TensorFlow's own lock), so concurrent Streamlit sessions never retrace or race on
+        # Keras' stateful predict() machinery.
+        spec = tf.TensorSpec([None, input_size, input_size, 3], tf.float32)
+        self._forward = tf.function(
+            lambda images: model(images, training=False), input_signature=[spec]
+        )
+
+
+def load_run_classifier(store: RunStore, run_id: str) -> FineTunedClassifier:
+    """Load a run's model with Keras safe mode (no Python code in model files is ever run).
+
+    Raises:
+        RunNotFoundError: no such run, or it has no model (cancelled).
+        ModelUnavailableError: model.keras exists but cannot be loaded.
+    """
+    info = store.info(run_id)
+    path = store.model_path(info.run_id)
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises ValueError, OSError, zip errors... for bad files
+        raise ModelUnavailableError(
+            f"The model of run '{info.run_id}' ({path}) cannot be loaded: {first_line(exc)}. "
+            "Delete the run and train again."
+        ) from exc
+    input_size = model.input_shape[1]
+    if input_size is None:
+        input_size = get_backbone(info.config.backbone).input_size
+    return FineTunedClassifier(model, info.class_names, int(input_size))

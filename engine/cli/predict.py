@@ -1,0 +1,92 @@
+"""`python -m engine predict`: both models' top-k labels for photos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+
+from engine.classifiers import FineTunedClassifier, load_run_classifier
+from engine.errors import ImageError, ModelUnavailableError, RunNotFoundError
+from engine.images import load_array
+from engine.runs import RunStore
+from engine.settings import Settings
+from engine.zero_shot import ZeroShotClassifier
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("predict", parents=[common], help="top-k labels for photos")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--run", metavar="RUN_ID", help="fine-tuned run (default: latest)")
+    parser.add_argument("--top-k", type=_positive_int, default=3, metavar="K")
+    parser.set_defaults(command=run)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of 1 or more")
+    return value
+
+
+def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    """Classify every image with both models; exit 1 when any image could not be read."""
+    run_id, fine_tuned = _fine_tuned(RunStore(settings.runs_dir), args.run)
+    try:
+        zero_shot: ZeroShotClassifier | None = ZeroShotClassifier.load(settings)
+        zero_shot_error = None
+    except ModelUnavailableError as exc:
+        if fine_tuned is None:
+            raise
+        zero_shot, zero_shot_error = None, str(exc)
+        print(f"warning: zero-shot skipped: {exc}", file=sys.stderr)
+
+    models = {"zero_shot": zero_shot, "fine_tuned": fine_tuned}
+    results = []
+    for image in args.images:
+        try:
+            result = {"image": image}
+            for key, model in models.items():
+                if model is not None:
+                    array = load_array(image, model.input_size, settings.max_image_pixels)
+                    result[key] = _pairs(model.top_k(array[None], args.top_k)[0])
+        except (ImageError, OSError) as exc:
+            message = f"{image}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            print(f"error: {message}", file=sys.stderr)
+            result = {"image": image, "error": message}
+        results.append(result)
+
+    code = 1 if any("error" in result for result in results) else 0
+    if args.json:
+        document = {"run_id": run_id, "zero_shot_error": zero_shot_error, "images": results}
+        return json.dumps(document), code
+    return "\n".join(_lines(results)), code
+
+
+def _fine_tuned(
+    store: RunStore, run_id: str | None
+) -> tuple[str | None, FineTunedClassifier | None]:
+    """(id, model) of --run; without --run the latest complete run's, or (None, None)."""
+    try:
+        run_id = store.info(run_id or "latest").run_id
+    except RunNotFoundError:
+        if run_id is not None:
+            raise
+        return None, None
+    return run_id, load_run_classifier(store, run_id)
+
+
+def _pairs(top: list[tuple[str, float]]) -> list[dict]:
+    return [{"label": label, "probability": prob} for label, prob in top]
+
+
+def _lines(results: list[dict]) -> Iterator[str]:
+    for result in results:
+        if "error" in result:
+            continue
+        yield result["image"]
+        for key, title in (("zero_shot", "zero-shot "), ("fine_tuned", "fine-tuned")):
+            if key in result:
+                shown = ", ".join(f"{p['label']} {p['probability']:.1%}" for p in result[key])
+                yield f"  {title}  {shown}"

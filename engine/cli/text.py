@@ -1,0 +1,31 @@
+"""Plain-text output shared by the CLI commands: aligned tables and percentages."""
+
+from __future__ import annotations
+
+from engine.metrics import ClassMetrics
+
+
+def per_class_table(per_class: dict[str, ClassMetrics]) -> list[str]:
+    """Precision, recall, F1 and support per class, one aligned line each."""
+    rows = [("class", "precision", "recall", "f1", "support")]
+    rows += [
+        (name, f"{m.precision:.2f}", f"{m.recall:.2f}", f"{m.f1:.2f}", str(m.support))
+        for name, m in per_class.items()
+    ]
+    return table(rows)
+
+
+def table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned first column, right-aligned numbers, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

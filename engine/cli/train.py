@@ -1,0 +1,156 @@
+"""`python -m engine train`: fine-tune on a folder of photos, progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import TextIO
+
+from engine.backbones import BACKBONES
+from engine.cli.text import per_class_table, percent
+from engine.config import TrainConfig
+from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
+from engine.experiment import run_experiment
+from engine.metrics import ClassMetrics
+from engine.runs import RunStore
+from engine.settings import Settings
+
+BAR_WIDTH = 24
+# Short spellings kept from earlier versions of the CLI.
+ALIASES = {"unfreeze_layers": ("--unfreeze",)}
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The train command with one flag per TrainConfig field (so none can drift)."""
+    parser = commands.add_parser("train", parents=[common], help="fine-tune on a folder of photos")
+    parser.add_argument("--data", required=True, metavar="DIR", help="one sub-folder per class")
+    parser.add_argument("--split-file", metavar="CSV", help="path,label,split rows")
+    for option in dataclasses.fields(TrainConfig):
+        flags = ["--" + option.name.replace("_", "-"), *ALIASES.get(option.name, ())]
+        help_text = option.metadata["help"]
+        if option.name == "backbone":
+            help_text += f": {', '.join(BACKBONES)}"
+        if option.type == "bool":
+            parser.add_argument(
+                *flags,
+                dest=option.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{help_text} (default: {'on' if option.default else 'off'})",
+            )
+        else:
+            parser.add_argument(
+                *flags,
+                dest=option.name,
+                type=_TYPES[option.type],
+                default=None,
+                metavar=option.type.upper() if option.type != "str" else "NAME",
+                help=f"{help_text} (default: {option.default})",
+            )
+    parser.set_defaults(command=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    """Train, save the run, and report it (one JSON object with --json)."""
+    overrides = {
+        option.name: getattr(args, option.name)
+        for option in dataclasses.fields(TrainConfig)
+        if getattr(args, option.name) is not None
+    }
+    info = run_experiment(
+        args.data,
+        TrainConfig(**overrides),
+        settings,
+        split_file=args.split_file,
+        on_event=None if args.json else ProgressPrinter(sys.stderr),
+    )
+    run = RunStore(settings.runs_dir).load(info.run_id)
+    per_class = run.evaluation.metrics.per_class if run.evaluation is not None else {}
+    result = {
+        "run_id": info.run_id,
+        "status": info.status,
+        "test_accuracy": info.test_accuracy,
+        "zero_shot_accuracy": info.zero_shot_accuracy,
+        "classes": list(info.class_names),
+        "per_class": {name: values.to_dict() for name, values in per_class.items()},
+        "train_seconds": info.train_seconds,
+        "unmapped_classes": list(run.zero_shot.unmapped_classes) if run.zero_shot else [],
+        "zero_shot_error": run.zero_shot_error,
+        "skipped": len(run.data.skipped_files),
+        "run_dir": str(settings.runs_dir / info.run_id),
+    }
+    return (json.dumps(result) if args.json else _report(result, per_class)), 0
+
+
+def _report(result: dict, per_class: dict[str, ClassMetrics]) -> str:
+    lines = [
+        f"Run {result['run_id']} ({result['status']}) saved in {result['run_dir']}",
+        f"Test accuracy: {percent(result['test_accuracy'])} fine-tuned, "
+        f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet)",
+        "",
+        *per_class_table(per_class),
+        "",
+        f"Trained in {format_seconds(result['train_seconds'] or 0)}; "
+        f"{result['skipped']} file(s) skipped.",
+    ]
+    if result["unmapped_classes"]:
+        lines.append(f"No ImageNet label for: {', '.join(result['unmapped_classes'])}.")
+    if result["zero_shot_error"]:
+        lines.append(f"Zero-shot baseline skipped: {result['zero_shot_error']}")
+    return "\n".join(lines)
+
+
+class ProgressPrinter:
+    """Training progress on stderr: a bar redrawn in place on a terminal, else a line per epoch."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._bar_shown = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "stage_start":
+            title = STAGE_TITLES.get(event.stage, event.stage)
+            self._line(f"[{event.stage_index}/{event.num_stages}] {title}")
+        elif event.kind == "batch" and self._live:
+            self._bar(event)
+        elif event.kind == "epoch_end":
+            self._line(f"  {_position(event)}{_metrics_text(event)}")
+        elif event.kind == "stage_end" and self._bar_shown:
+            # Stages without epochs end on their bar: keep it on screen.
+            self._stream.write("\n")
+            self._bar_shown = False
+
+    def _bar(self, event: ProgressEvent) -> None:
+        done = event.batch / event.num_batches if event.num_batches else 0.0
+        filled = round(done * BAR_WIDTH)
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        # \r returns to the line start and \x1b[K clears what a longer previous bar left.
+        self._stream.write(
+            f"\r  {_position(event)} [{bar}] {event.batch}/{event.num_batches}"
+            f"{_metrics_text(event)}\x1b[K"
+        )
+        self._stream.flush()
+        self._bar_shown = True
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\x1b[K" if self._bar_shown else ""
+        self._bar_shown = False
+        self._stream.write(f"{prefix}{text}\n")
+        self._stream.flush()
+
+
+def _position(event: ProgressEvent) -> str:
+    if event.num_epochs:
+        return f"{event.stage} epoch {event.epoch}/{event.num_epochs}"
+    return event.stage
+
+
+def _metrics_text(event: ProgressEvent) -> str:
+    parts = [f"{name} {value:.3f}" for name, value in event.metrics.items()]
+    if event.eta_seconds is not None:
+        parts.append(f"ETA {format_seconds(event.eta_seconds)}")
+    return "  " + "  ".join(parts) if parts else ""

@@ -1,0 +1,1 @@
+"""Image-folder datasets: scan, split, decode batches, tf.data pipelines, safe zip import."""

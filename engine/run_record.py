@@ -1,0 +1,224 @@
+"""The typed record of one run (what was trained on what, how it went, how it scored) and its
+JSON files. Every field is checked when read, so a damaged file is named, never a crash later."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from engine.config import TrainConfig
+from engine.data.scan import Skipped
+from engine.evaluation import Evaluation, Prediction, ZeroShotResult
+from engine.events import History
+from engine.metrics import Metrics
+from engine.schema import Fields, RecordError, number, read_list
+
+# Version of the files a run folder holds; runs without the field were written as version 1,
+# which has the same layout. Bump it when a field changes meaning or a required one is added.
+FORMAT = 2
+STATUSES = ("complete", "cancelled")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Headline facts of one run, as listed on the Runs page (run.json)."""
+
+    run_id: str
+    created: str  # ISO 8601, UTC
+    status: str  # 'complete' | 'cancelled'
+    dataset: str
+    class_names: tuple[str, ...]
+    config: TrainConfig
+    test_accuracy: float | None
+    zero_shot_accuracy: float | None
+    train_seconds: float | None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def created_at(self) -> datetime:
+        """created as an aware datetime (UTC); the epoch start when it cannot be parsed."""
+        try:
+            return datetime.fromisoformat(self.created)
+        except ValueError:
+            return datetime.fromtimestamp(0, UTC)
+
+    def to_dict(self) -> dict:
+        return {
+            **dataclasses.asdict(self),
+            "class_names": list(self.class_names),
+            "config": dataclasses.asdict(self.config),
+            "format": FORMAT,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, run_id: str, where: str = "run.json") -> RunInfo:
+        """Read run.json; the folder name is the id users see and pass back.
+
+        Raises:
+            RecordError: a field is missing or of the wrong type, or a newer version wrote it.
+        """
+        fields = Fields(data, where)
+        version = fields.count("format", optional=True) or 1
+        if version > FORMAT:
+            raise RecordError(
+                f"{where} was written by a newer version of Transfer Lab (format {version}; this "
+                f"version reads up to {FORMAT}); update Transfer Lab to open it"
+            )
+        status = fields.text("status")
+        if status not in STATUSES:
+            raise RecordError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
+        config = fields.fields("config")
+        return cls(
+            run_id=run_id,
+            created=fields.text("created"),
+            status=status,
+            dataset=fields.text("dataset"),
+            class_names=fields.texts("class_names"),
+            config=_config(config),
+            test_accuracy=fields.number("test_accuracy", optional=True),
+            zero_shot_accuracy=fields.number("zero_shot_accuracy", optional=True),
+            train_seconds=fields.number("train_seconds", optional=True),
+        )
+
+
+_CONFIG_READERS = {
+    "int": Fields.count,
+    "float": Fields.number,
+    "bool": Fields.flag,
+    "str": Fields.text,
+}
+
+
+def _config(fields: Fields) -> TrainConfig:
+    """The saved TrainConfig, each value of its field's type; missing fields take today's
+    defaults and a value out of today's range is kept (it is history, not input)."""
+    values = {
+        option.name: _CONFIG_READERS[option.type](fields, option.name)
+        for option in dataclasses.fields(TrainConfig)
+        if option.name in fields.data
+    }
+    return TrainConfig(**values)
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the run was trained and tested on (part of metrics.json)."""
+
+    dataset: str
+    split_file: str | None
+    num_train: int
+    num_validation: int
+    num_test: int
+    skipped_files: tuple[Skipped, ...]
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "split_file": self.split_file,
+            "split": {
+                "train": self.num_train,
+                "validation": self.num_validation,
+                "test": self.num_test,
+            },
+            "skipped": len(self.skipped_files),
+            "skipped_files": [dataclasses.asdict(skipped) for skipped in self.skipped_files],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, fields: Fields) -> DataFacts:
+        split = fields.fields("split")
+        return cls(
+            dataset=fields.text("dataset"),
+            split_file=fields.text("split_file", optional=True),
+            num_train=split.count("train"),
+            num_validation=split.count("validation"),
+            num_test=split.count("test"),
+            skipped_files=tuple(fields.items("skipped_files", _skipped, optional=True) or ()),
+            warnings=fields.texts("warnings", optional=True) or (),
+        )
+
+
+def _skipped(data: object, where: str) -> Skipped:
+    fields = Fields(data, where)
+    return Skipped(fields.text("path"), fields.text("reason"))
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything saved for one run except the model."""
+
+    info: RunInfo
+    history: History
+    data: DataFacts
+    zero_shot: ZeroShotResult | None  # None when the baseline could not be computed
+    zero_shot_error: str | None  # why there is no baseline
+    evaluation: Evaluation | None  # None for a cancelled run (it has no model)
+
+    def metrics_dict(self) -> dict:
+        """metrics.json: the data facts, the zero-shot baseline and the fine-tuned metrics."""
+        zero_shot = (
+            self.zero_shot.to_dict()
+            if self.zero_shot is not None
+            else {"error": self.zero_shot_error or "not computed"}
+        )
+        metrics = {"class_names": list(self.info.class_names), **self.data.to_dict()}
+        metrics["zero_shot"] = zero_shot
+        if self.evaluation is not None:
+            metrics.update(self.evaluation.metrics.to_dict())
+        return metrics
+
+    def predictions_list(self) -> list[dict]:
+        """predictions.json: one row per test photo."""
+        rows = self.evaluation.predictions if self.evaluation is not None else ()
+        return [row.to_dict() for row in rows]
+
+    @classmethod
+    def from_files(
+        cls, info: RunInfo, history: object, metrics: object, predictions: object
+    ) -> Run:
+        """Assemble a run from its parsed JSON files (history, metrics, predictions).
+
+        Raises:
+            RecordError: a file does not have the shape this version writes.
+        """
+        classes = info.class_names
+        fields = Fields(metrics, "metrics.json")
+        zero_shot_fields = fields.fields("zero_shot", optional=True)
+        zero_shot, zero_shot_error = None, None
+        if zero_shot_fields is None or zero_shot_fields.has("error"):
+            zero_shot_error = zero_shot_fields.text("error") if zero_shot_fields else "not computed"
+        else:
+            zero_shot = ZeroShotResult.from_dict(zero_shot_fields.data, classes, "metrics.json")
+        evaluation = None
+        if info.complete:
+            rows = read_list(predictions, "predictions.json", Prediction.from_dict)
+            evaluation = Evaluation(
+                metrics=Metrics.from_dict(metrics, classes, "metrics.json"),
+                predictions=tuple(rows),
+                zero_shot=zero_shot,
+            )
+        return cls(
+            info=info,
+            history=_history(history),
+            data=DataFacts.from_dict(fields),
+            zero_shot=zero_shot,
+            zero_shot_error=zero_shot_error,
+            evaluation=evaluation,
+        )
+
+
+def _history(data: object) -> History:
+    fields = Fields(data, "history.json")
+    values: dict[str, list] = {}
+    for name, series in fields.data.items():
+        if name == "stage":
+            values[name] = list(fields.texts(name))
+        else:
+            values[name] = read_list(series, f"history.json.{name}", number)
+    return History(values)

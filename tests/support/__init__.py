@@ -1,0 +1,1 @@
+"""Helpers shared by tests and benchmarks: where ../shared is, a Streamlit server, Chromium."""

@@ -1,0 +1,102 @@
+"""Every value a browser session keeps between reruns and page changes, under one set of keys.
+
+Widget keys (prefixed by their page, e.g. 'train_epochs') belong to their widgets; these are
+the values pages write themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from engine.data.archive import ZipImport
+from engine.data.split import find_split_file
+from engine.settings import Settings
+
+DATASET_DIR = "dataset_dir"  # the dataset every page uses (the Data page chooses it)
+SPLIT_FILE = "split_file"  # its split file, "" for a random split
+MAPPINGS = "zero_shot_mapping"  # dataset folder -> edited ImageNet->class mapping
+IMPORTS = "data_imports"  # uploaded file id -> ZipImport, so a rerun never extracts twice
+DEMO_REQUESTED = "home_requested"  # the Demo's button was pressed in this session
+EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared download
+CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
+JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
+
+
+def init(settings: Settings) -> None:
+    """Defaults for a new session: the sample folder (and its split file) as the dataset."""
+    sample = settings.data_dir
+    split_file = find_split_file(sample) if sample else None
+    st.session_state.setdefault(DATASET_DIR, str(sample) if sample else "")
+    st.session_state.setdefault(SPLIT_FILE, str(split_file) if split_file else "")
+
+
+def dataset() -> tuple[Path | None, Path | None]:
+    """The chosen dataset folder and its split file (None when there is none)."""
+    chosen, split_file = st.session_state.get(DATASET_DIR), st.session_state.get(SPLIT_FILE)
+    return (Path(chosen) if chosen else None), (Path(split_file) if split_file else None)
+
+
+def choose_dataset(folder: Path, split_file: Path | None) -> None:
+    st.session_state[DATASET_DIR] = str(folder)
+    st.session_state[SPLIT_FILE] = str(split_file or "")
+
+
+def mapping(dataset_dir: Path) -> dict[str, list[int]] | None:
+    """The ImageNet->class mapping edited on the Zero-shot page for this dataset, if any."""
+    return st.session_state.setdefault(MAPPINGS, {}).get(str(dataset_dir))
+
+
+def save_mapping(dataset_dir: Path, edited: dict[str, list[int]] | None) -> None:
+    """Remember the edited mapping (None = automatic); the next training on it uses it."""
+    saved = st.session_state.setdefault(MAPPINGS, {})
+    if edited is None:
+        saved.pop(str(dataset_dir), None)
+    else:
+        saved[str(dataset_dir)] = edited
+
+
+def imported(file_id: str) -> ZipImport | None:
+    return st.session_state.setdefault(IMPORTS, {}).get(file_id)
+
+
+def remember_import(file_id: str, result: ZipImport) -> None:
+    st.session_state.setdefault(IMPORTS, {})[file_id] = result
+
+
+def request_demo() -> None:
+    st.session_state[DEMO_REQUESTED] = True
+
+
+def demo_requested() -> bool:
+    return bool(st.session_state.get(DEMO_REQUESTED))
+
+
+def remember_export(run_id: str, fmt: str, path: Path) -> None:
+    st.session_state[EXPORTED] = (run_id, fmt, path)
+
+
+def exported(run_id: str, fmt: str) -> Path | None:
+    """The file prepared for this run and format in this session, if any."""
+    last = st.session_state.get(EXPORTED)
+    return last[2] if last and last[:2] == (run_id, fmt) else None
+
+
+def ask_delete(run_id: str | None) -> None:
+    """Mark a run as awaiting the delete confirmation (None clears it)."""
+    if run_id is None:
+        st.session_state.pop(CONFIRM_DELETE, None)
+    else:
+        st.session_state[CONFIRM_DELETE] = run_id
+
+
+def delete_asked(run_id: str) -> bool:
+    return st.session_state.get(CONFIRM_DELETE) == run_id
+
+
+def swap_job_state(key: str, state: str) -> str | None:
+    """Record the job state a progress widget draws now; return the one it drew before."""
+    last = st.session_state.get(JOB_STATE.format(key))
+    st.session_state[JOB_STATE.format(key)] = state
+    return last
