@@ -1,8 +1,14 @@
 """Transfer Lab entry point: page config and navigation over pages/ (pages draw the sidebar)."""
 
+import os
+
+# TensorFlow reads this once, at import: unless the user chose a level, only fatal native logs
+# (a machine without a GPU is not an error, yet it would print 'failed call to cuInit').
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 # Only streamlit here: st.navigation must run before anything imports TensorFlow (seconds),
 # or a first visitor meanwhile gets Streamlit's automatic menu of the pages/ folder.
-import streamlit as st
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="Transfer Lab", page_icon=":material/science:", layout="wide")
 

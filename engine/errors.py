@@ -48,6 +48,8 @@ class JobBusyError(TransferLabError):
 class TrainingCancelled(TransferLabError):
     """Training stopped because the user cancelled it."""
 
+    kept_model = False  # True when the run kept a model trained before the cancel
+
 
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The human part of an exception in one short line (OSError's strerror, else its first line).

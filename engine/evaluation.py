@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -82,6 +84,21 @@ class ZeroShotResult:
     mapping: dict[str, list[int]]  # class -> ImageNet label indices (1001-label file)
     unmapped_classes: tuple[str, ...]  # classes with no ImageNet counterpart
 
+    @property
+    def named_classes(self) -> tuple[str, ...]:
+        """The classes ImageNet has a label for (the only ones zero-shot can ever get right)."""
+        return tuple(name for name in self.metrics.class_names if self.mapping.get(name))
+
+    @property
+    def named_accuracy(self) -> float | None:
+        """Zero-shot accuracy on the photos of named classes only (None when there are none),
+        so 'cannot name the class' and 'names it wrongly' stay apart."""
+        per_class = [self.metrics.per_class[name] for name in self.named_classes]
+        photos = sum(values.support for values in per_class)
+        if not photos:
+            return None
+        return sum(values.recall * values.support for values in per_class) / photos
+
     def to_dict(self) -> dict:
         return {
             **self.metrics.to_dict(),
@@ -150,6 +167,15 @@ class Evaluation:
         mistakes.sort(key=lambda mistake: -mistake[2])  # stable, so ties stay in matrix order
         return mistakes[:n]
 
+    def predictions_csv(self) -> str:
+        """Every test photo's answers as CSV (for a spreadsheet)."""
+        buffer = io.StringIO()
+        columns = list(Prediction.__dataclass_fields__) + ["correct", "zero_shot_correct"]
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(row.to_dict() for row in self.predictions)
+        return buffer.getvalue()
+
     def select(
         self,
         true: str | None = None,
@@ -168,6 +194,21 @@ class Evaluation:
         if most_confident_first is not None:
             kept.sort(key=lambda row: row.confidence, reverse=most_confident_first)
         return kept
+
+
+def round_robin(rows: list[Prediction], limit: int) -> list[Prediction]:
+    """Up to limit rows taking each class in turn (a strip of photos that shows every class,
+    not the first few in file order)."""
+    by_class: dict[str, list[Prediction]] = {}
+    for row in rows:
+        by_class.setdefault(row.true, []).append(row)
+    queues = list(by_class.values())
+    picked: list[Prediction] = []
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return picked
 
 
 def predict_subset(

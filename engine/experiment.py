@@ -12,8 +12,9 @@ from pathlib import Path
 
 from engine import training
 from engine.config import TrainConfig
+from engine.data.record import record_split
 from engine.data.scan import Dataset, scan_dataset
-from engine.data.split import Split, make_split
+from engine.data.split import Split, Subset, make_split
 from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelled
 from engine.evaluation import evaluate
 from engine.events import EVALUATE, ZERO_SHOT, EventCallback
@@ -21,6 +22,7 @@ from engine.progress import Progress, StagePlan
 from engine.run_record import DataFacts, Run, RunInfo
 from engine.runs import RunStore, utc_now
 from engine.settings import Settings
+from engine.training import FineTuneCancelled
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
 
 logger = logging.getLogger(__name__)
@@ -54,11 +56,14 @@ def run_experiment(
     zero_shot is a loader (default ZeroShotClassifier.load); if it raises
     ModelUnavailableError the run is saved without zero-shot figures and says why.
     On cancel a 'cancelled' run (config + history so far, no model) is saved and
-    TrainingCancelled is re-raised.
+    TrainingCancelled is re-raised; a cancel during fine-tuning saves a 'partial' run with the
+    stage-1 model, evaluated. The run records its split (split.json) and whether the mapping
+    was the automatic one.
     """
     config = config.validate()
     dataset = scan_dataset(data_dir, settings.max_image_pixels)
     split = make_split(dataset, config, split_file)
+    split_record = record_split(split, dataset.root)
     progress = Progress(stages(split, config), on_event, cancel)
     loader = zero_shot or (lambda: ZeroShotClassifier.load(settings))
     report, zero_shot_error = _zero_shot_baseline(split, config, mapping, loader, progress)
@@ -74,6 +79,7 @@ def run_experiment(
         test_accuracy=None,
         zero_shot_accuracy=report.accuracy if report is not None else None,
         train_seconds=None,
+        mapping_source="automatic" if mapping is None else "edited",
     )
     run = Run(
         info=info,
@@ -82,30 +88,49 @@ def run_experiment(
         zero_shot=report.result if report is not None else None,
         zero_shot_error=zero_shot_error,
         evaluation=None,
+        split=split_record,
     )
 
     started = time.monotonic()
     try:
         result = training.fit(split, config, settings, progress)
+    except FineTuneCancelled as cancelled:
+        _finish(store, run, cancelled.result, split.test, report, progress, status="partial")
+        raise
     except TrainingCancelled:
         cancelled = dataclasses.replace(
             info, status="cancelled", train_seconds=time.monotonic() - started
         )
         _save_cancelled(store, dataclasses.replace(run, info=cancelled))
         raise
+    return _finish(store, run, result, split.test, report, progress, status="complete")
 
+
+def _finish(
+    store: RunStore,
+    run: Run,
+    result: training.TrainResult,
+    test: Subset,
+    report: ZeroShotReport | None,
+    progress: Progress,
+    status: str,
+) -> RunInfo:
+    """Evaluate the trained model on the test photos and save the run with it."""
     progress.start_stage(EVALUATE)
     evaluation = evaluate(
         result.classifier,
-        split.test,
+        test,
         zero_shot=report,
-        batch_size=config.batch_size,
+        batch_size=run.info.config.batch_size,
         on_batch=lambda number: progress.batch(0, number),
     )
     progress.end_stage()
-
     info = dataclasses.replace(
-        info, created=utc_now(), test_accuracy=evaluation.accuracy, train_seconds=result.seconds
+        run.info,
+        created=utc_now(),
+        status=status,
+        test_accuracy=evaluation.accuracy,
+        train_seconds=result.seconds,
     )
     run = dataclasses.replace(run, info=info, history=result.history, evaluation=evaluation)
     run_id = store.save(run, result.classifier)

@@ -1,7 +1,9 @@
-"""Export a run's model for use elsewhere: .keras, SavedModel (zipped) or TFLite."""
+"""Export a run's model as one zip that works without Transfer Lab: the model (.keras,
+SavedModel or TFLite), labels.txt, input.json (what the model expects) and a README."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -10,14 +12,37 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from engine.backbones import get_backbone
 from engine.classifiers import load_run_classifier
 from engine.errors import RunStoreError, first_line
+from engine.run_record import RunInfo
 from engine.runs import TMP_PREFIX, RunStore, fsync_file
+
+MODEL_FILES = {"keras": "model.keras", "savedmodel": "savedmodel", "tflite": "model.tflite"}
+_HOW_TO_LOAD = {
+    "keras": (
+        "import keras\n"
+        'model = keras.saving.load_model("model.keras")  # plain Keras layers, no custom code\n'
+        "probabilities = model.predict(images)"
+    ),
+    "savedmodel": (
+        "import tensorflow as tf\n"
+        'model = tf.saved_model.load("savedmodel")\n'
+        "probabilities = model.serve(tf.constant(images)).numpy()"
+    ),
+    "tflite": (
+        "from ai_edge_litert.interpreter import Interpreter  # or tf.lite.Interpreter\n"
+        'interpreter = Interpreter(model_path="model.tflite")\n'
+        "interpreter.allocate_tensors()\n"
+        'interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)\n'
+        "interpreter.invoke()\n"
+        'probabilities = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])'
+    ),
+}
 
 
 def export(store: RunStore, run_id: str, fmt: str) -> Path:
-    """Write the model as fmt under the run folder and return the single file to download
-    (.keras, SavedModel as .zip, .tflite); an export made before is reused.
+    """Write the run's export bundle for fmt once (under the run folder) and return the zip.
 
     Raises:
         ConfigError: unknown format.
@@ -25,36 +50,61 @@ def export(store: RunStore, run_id: str, fmt: str) -> Path:
         RunStoreError: the file cannot be written or converted.
     """
     target = store.export_path(run_id, fmt)
-    if fmt == "keras" or target.is_file():  # exports are written atomically: a file is complete
+    if target.is_file():  # written atomically, so an existing bundle is complete
         return target
-    run_id = store.info(run_id).run_id
-    model = load_run_classifier(store, run_id).model
+    info = store.info(run_id)
     work = target.parent / f"{TMP_PREFIX}{secrets.token_hex(4)}"
     try:
         work.mkdir(parents=True)
-        saved_model = work / "savedmodel"
-        model.export(str(saved_model), format="tf_saved_model", verbose=False)
+        bundle = work / "bundle"
+        bundle.mkdir()
+        _write_model(store, info, fmt, bundle)
+        (bundle / "labels.txt").write_text("\n".join(info.class_names) + "\n", encoding="utf-8")
+        spec = json.dumps(info.input_spec(), indent=1)
+        (bundle / "input.json").write_text(spec + "\n", encoding="utf-8")
+        (bundle / "README.txt").write_text(_readme(info, fmt), encoding="utf-8")
         staged = work / target.name
-        if fmt == "savedmodel":
-            _zip_folder(saved_model, staged)
-        else:
-            staged.write_bytes(_to_tflite(saved_model, run_id))
+        _zip_folder(bundle, staged, f"{info.run_id}-{fmt}")
         fsync_file(staged)
         os.replace(staged, target)
     except OSError as exc:
         raise RunStoreError(
-            f"Could not export run '{run_id}' as {fmt} in {target.parent}: {first_line(exc)}. "
-            "Free some space or point TLAB_RUNS_DIR at a writable folder."
+            f"Could not export run '{info.run_id}' as {fmt} in {target.parent}: "
+            f"{first_line(exc)}. Free some space or point TLAB_RUNS_DIR at a writable folder."
         ) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
 
 
-def _zip_folder(folder: Path, archive: Path) -> None:
+def _write_model(store: RunStore, info: RunInfo, fmt: str, bundle: Path) -> None:
+    if fmt == "keras":
+        shutil.copyfile(store.model_path(info.run_id), bundle / MODEL_FILES["keras"])
+        return
+    model = load_run_classifier(store, info.run_id).model
+    saved_model = bundle / MODEL_FILES["savedmodel"]
+    model.export(str(saved_model), format="tf_saved_model", verbose=False)
+    if fmt == "tflite":
+        (bundle / MODEL_FILES["tflite"]).write_bytes(_to_tflite(saved_model, info.run_id))
+        shutil.rmtree(saved_model)
+
+
+def _readme(info: RunInfo, fmt: str) -> str:
+    size = get_backbone(info.config.backbone).input_size
+    return (
+        f"Transfer Lab run {info.run_id}: {info.title}\n\n"
+        f"Classes (labels.txt): {', '.join(info.class_names)}\n"
+        f"Input: float32 RGB pixels in [0, 255], shape [N, {size}, {size}, 3]; resize each photo "
+        f"to {size}x{size}. Preprocessing is inside the model. Output: one probability per "
+        "class, in the order of labels.txt. Details in input.json.\n\n"
+        f"Load it:\n\n{_HOW_TO_LOAD[fmt]}\n"
+    )
+
+
+def _zip_folder(folder: Path, archive: Path, top: str) -> None:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
-            zf.write(path, Path(folder.name) / path.relative_to(folder))
+            zf.write(path, Path(top) / path.relative_to(folder))
 
 
 def _to_tflite(saved_model: Path, run_id: str) -> bytes:

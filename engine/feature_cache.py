@@ -17,7 +17,7 @@ from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-VERSION = "1"  # bump when the way features are computed changes
+VERSION = "2"  # bump when the way features are computed changes (2: standard-layer preprocessing)
 
 
 def cache_file(

@@ -19,6 +19,7 @@ from engine.run_record import RunInfo
 from engine.settings import Settings
 
 FAILED_PREFIX = "Training failed: "
+SUMMARY_CHARS = 90  # a failure's reason in the sidebar; the Train page shows all of it
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class JobSnapshot:
     elapsed_seconds: float = 0.0
     message: str = ""  # error text when failed, note when done
     run_id: str = ""  # set when done
+    config: TrainConfig | None = None  # what the job trains with (shown beside its progress)
+    kept_model: bool = False  # cancelled, but the run kept the model trained before the cancel
+    data_dir: str = ""
 
     def summary(self) -> str:
         """One line for the sidebar, e.g. 'Training: head epoch 3/30, batch 5/23, ETA 12 s'."""
@@ -62,12 +66,12 @@ class JobSnapshot:
         if self.state == "cancelled":
             return "Training cancelled"
         if self.state == "failed":
-            # Unexpected errors already carry the prefix; user errors read better with it.
-            return (
-                self.message
-                if self.message.startswith(FAILED_PREFIX)
-                else FAILED_PREFIX + self.message
+            # One short line: the whole message is on the Train page.
+            reason = self.message.removeprefix(FAILED_PREFIX).strip().splitlines() or [""]
+            short = (
+                reason[0] if len(reason[0]) <= SUMMARY_CHARS else reason[0][:SUMMARY_CHARS] + "…"
             )
+            return f"{FAILED_PREFIX}{short}"
         # Stage names are identifiers (zero_shot, fine_tune); the sidebar shows them as words.
         parts = [(self.stage or "starting").replace("_", "-")]
         if self.num_epochs:
@@ -89,6 +93,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._record = _as_record(JobSnapshot(state="idle"))  # JobSnapshot fields; under _lock
         self._started = 0.0  # time.monotonic() at start
+        self._eta_at = 0.0  # time.monotonic() of the last event (its ETA counts from then)
         self._started_text = ""
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
@@ -113,8 +118,11 @@ class JobManager:
                     "wait for it or cancel it."
                 )
             job_id = uuid.uuid4().hex[:8]
-            self._record = _as_record(JobSnapshot(state="running", job_id=job_id))
+            self._record = _as_record(
+                JobSnapshot(state="running", job_id=job_id, config=config, data_dir=str(data_dir))
+            )
             self._started = time.monotonic()
+            self._eta_at = self._started
             self._started_text = time.strftime("%H:%M:%S")
             self._cancel = threading.Event()
             kwargs = {
@@ -137,9 +145,14 @@ class JobManager:
         """Current progress (state 'idle' before the first job)."""
         with self._lock:
             record = self._record
-            elapsed = record["elapsed_seconds"]
+            elapsed, eta = record["elapsed_seconds"], record["eta_seconds"]
             if record["state"] == "running":
-                elapsed = time.monotonic() - self._started
+                now = time.monotonic()
+                elapsed = now - self._started
+                # Counts down between events: a long first batch (tracing) or a validation
+                # pass sends none, and a frozen number would look stalled.
+                if eta is not None:
+                    eta = max(0.0, eta - (now - self._eta_at))
             # Copies, so a reader never sees the job thread change them.
             return JobSnapshot(
                 **{
@@ -147,6 +160,7 @@ class JobManager:
                     "metrics": dict(record["metrics"]),
                     "history": record["history"].copy(),
                     "elapsed_seconds": elapsed,
+                    "eta_seconds": eta,
                 }
             )
 
@@ -177,20 +191,21 @@ class JobManager:
                 num_batches=event.num_batches,
                 eta_seconds=event.eta_seconds,
             )
+            self._eta_at = time.monotonic()
             if event.metrics:  # stage events carry none; keep the last figures on show
                 record["metrics"] = dict(event.metrics)
             record["history"].record(event)
 
     def _run(self, data_dir: str | Path, config: TrainConfig, kwargs: dict) -> None:
         """Thread body: run the experiment and record how it ended (never raises)."""
-        run_id, state, message = "", "failed", ""
+        run_id, state, message, kept_model = "", "failed", "", False
         try:
             info = self._runner(data_dir, config, self.settings, **kwargs)
             run_id, state = info.run_id, "done"
             if info.test_accuracy is not None:
                 message = f"Test accuracy {info.test_accuracy:.1%}"
         except TrainingCancelled as exc:
-            state, message = "cancelled", str(exc)
+            state, message, kept_model = "cancelled", str(exc), exc.kept_model
         except TransferLabError as exc:
             message = str(exc)
         except Exception as exc:
@@ -201,6 +216,7 @@ class JobManager:
                 state=state,
                 run_id=run_id,
                 message=message,
+                kept_model=kept_model,
                 eta_seconds=None,
                 elapsed_seconds=time.monotonic() - self._started,
             )

@@ -10,6 +10,10 @@ import numpy as np
 
 from engine.schema import Fields, RecordError
 
+# Below these, an accuracy says little: pages and the CLI show the caveat beside it.
+SMALL_TEST_SET = 30
+SMALL_CLASS = 5
+
 
 @dataclass(frozen=True)
 class ClassMetrics:
@@ -46,6 +50,30 @@ class Metrics:
     @property
     def num_images(self) -> int:
         return sum(metrics.support for metrics in self.per_class.values())
+
+    @property
+    def num_correct(self) -> int:
+        return sum(row[i] for i, row in enumerate(self.confusion))
+
+    @property
+    def accuracy_interval(self) -> tuple[float, float]:
+        """95% Wilson score interval of the accuracy (honest on small test sets)."""
+        return wilson_interval(self.num_correct, self.num_images)
+
+    def caveat(self) -> str | None:
+        """Why this accuracy may mislead (a small test set or class), or None."""
+        if self.num_images < SMALL_TEST_SET:
+            return (
+                f"only {self.num_images} test photos: the accuracy can move a lot by chance "
+                f"({SMALL_TEST_SET} or more recommended)"
+            )
+        small = [name for name, values in self.per_class.items() if values.support < SMALL_CLASS]
+        if small:
+            return (
+                f"fewer than {SMALL_CLASS} test photos in {', '.join(small)}: per-class figures "
+                "there are rough"
+            )
+        return None
 
     def to_dict(self) -> dict:
         """JSON-ready: accuracy, per_class, confusion (the class names are stored beside)."""
@@ -121,6 +149,17 @@ def compute_metrics(
     return Metrics(
         tuple(class_names), accuracy, per_class, tuple(tuple(row) for row in confusion.tolist())
     )
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of hits/n (z=1.96: 95%); (0, 1) for no trials."""
+    if n <= 0:
+        return 0.0, 1.0
+    rate = hits / n
+    spread = z * z / n
+    centre = (rate + spread / 2) / (1 + spread)
+    half = z * np.sqrt(rate * (1 - rate) / n + spread / (4 * n)) / (1 + spread)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""The fine-tunable model: Input -> Preprocess -> frozen base -> pool -> head, and unfreezing."""
+"""The fine-tunable model: Input -> preprocessing -> frozen base -> pool -> head; unfreezing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from engine.backbones import (
     CAFFE_MEANS_BGR,
@@ -18,13 +19,39 @@ from engine.errors import ConfigError, ModelUnavailableError, first_line
 POOL_LAYER = "pool"
 
 
+def preprocessing_layer(mode: str, name: str = "preprocess") -> keras.layers.Layer:
+    """Standard Keras layers mapping raw [0,255] RGB to what the backbone expects, so a saved
+    model loads in any Python with Keras and no Transfer Lab code.
+
+    Modes: 'tf' scales to [-1,1]; 'caffe' turns RGB into BGR and subtracts the ImageNet means
+    (a fixed 1x1 convolution; set_caffe_weights fills it once built); 'none' passes through.
+
+    Raises:
+        ConfigError: unknown mode.
+    """
+    if mode == "tf":
+        return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name=name)
+    if mode == "caffe":
+        return keras.layers.Conv2D(3, 1, name=name, trainable=False)
+    if mode == "none":
+        return keras.layers.Identity(name=name)
+    raise ConfigError(
+        f"Unknown preprocessing mode {mode!r}; expected one of {', '.join(PREPROCESSING_MODES)}."
+    )
+
+
+def _set_caffe_weights(layer: keras.layers.Layer) -> None:
+    """RGB -> BGR as a permutation kernel, minus the ImageNet means as the bias."""
+    kernel = np.zeros((1, 1, 3, 3), np.float32)
+    for source, target in ((0, 2), (1, 1), (2, 0)):
+        kernel[0, 0, source, target] = 1.0
+    layer.set_weights([kernel, -np.asarray(CAFFE_MEANS_BGR, np.float32)])
+
+
 @keras.saving.register_keras_serializable(package="transfer_lab")
 class Preprocess(keras.layers.Layer):
-    """Maps raw [0,255] RGB to the backbone's expected range; serializable for safe-mode loading.
-
-    Modes: 'tf' scales to [-1,1]; 'caffe' turns RGB into BGR and subtracts the ImageNet means;
-    'none' passes images through (the backbone normalises them itself).
-    """
+    """The custom preprocessing layer of runs saved before preprocessing_layer; kept registered
+    so their model.keras files still load (in safe mode). New models never use it."""
 
     def __init__(self, mode: str = "tf", **kwargs) -> None:
         super().__init__(**kwargs)
@@ -113,7 +140,10 @@ def build_model(
     base = build_base(backbone, weights)
     base.trainable = False
     images = keras.Input((spec.input_size, spec.input_size, 3), dtype="float32", name="image")
-    x = Preprocess(spec.preprocessing, name="preprocess")(images)
+    preprocess = preprocessing_layer(spec.preprocessing)
+    x = preprocess(images)
+    if spec.preprocessing == "caffe":
+        _set_caffe_weights(preprocess)
     x = base(x, training=False)
     pooled = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(x)
     head = build_head(spec.feature_dim, num_classes, dropout)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
+from engine.backbones import get_backbone
 from engine.config import TrainConfig
+from engine.data.record import SplitRecord
 from engine.data.scan import Skipped
 from engine.evaluation import Evaluation, Prediction, ZeroShotResult
 from engine.events import History
@@ -17,7 +20,9 @@ from engine.schema import Fields, RecordError, number, read_list
 # Version of the files a run folder holds; runs without the field were written as version 1,
 # which has the same layout. Bump it when a field changes meaning or a required one is added.
 FORMAT = 2
-STATUSES = ("complete", "cancelled")
+# 'partial': fine-tuning was cancelled; the run kept (and was evaluated with) its stage-1 model.
+STATUSES = ("complete", "partial", "cancelled")
+MAPPING_SOURCES = ("automatic", "edited", "unknown")  # 'unknown': saved before it was recorded
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,36 @@ class RunInfo:
 
     run_id: str
     created: str  # ISO 8601, UTC
-    status: str  # 'complete' | 'cancelled'
+    status: str  # one of STATUSES
     dataset: str
     class_names: tuple[str, ...]
     config: TrainConfig
     test_accuracy: float | None
     zero_shot_accuracy: float | None
     train_seconds: float | None
+    mapping_source: str = "automatic"  # how the zero-shot ImageNet->class mapping was chosen
+    notes: str = ""  # the user's own words about the run (Runs page)
 
     @property
     def complete(self) -> bool:
         return self.status == "complete"
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the run saved a model and its evaluation (complete, or stage 1 of a cancel)."""
+        return self.status in ("complete", "partial")
+
+    @property
+    def uses_defaults(self) -> bool:
+        """Trained with the one-click recipe and the automatic mapping (what the Demo shows)."""
+        return self.config == TrainConfig() and self.mapping_source == "automatic"
+
+    @property
+    def title(self) -> str:
+        """How every page names the run: 'flowers · 84.0% · 1 Dec 22:13' (local time)."""
+        accuracy = f"{self.test_accuracy:.1%}" if self.test_accuracy is not None else self.status
+        when = self.created_at.astimezone()
+        return f"{Path(self.dataset).name} · {accuracy} · {when.day} {when:%b %H:%M}"
 
     @property
     def created_at(self) -> datetime:
@@ -45,6 +69,27 @@ class RunInfo:
             return datetime.fromisoformat(self.created)
         except ValueError:
             return datetime.fromtimestamp(0, UTC)
+
+    def input_spec(self) -> dict:
+        """What every export of the run takes and returns (also shown on the Runs page)."""
+        size = get_backbone(self.config.backbone).input_size
+        return {
+            "input": {
+                "shape": [None, size, size, 3],
+                "dtype": "float32",
+                "range": [0, 255],
+                "channel_order": "RGB",
+                "layout": "NHWC (batch, height, width, channels)",
+                "resize": f"whole photo resized to {size}x{size} (bilinear, aspect not kept)",
+                "preprocessing": "inside the model: pass raw pixel values",
+            },
+            "output": {
+                "shape": [None, len(self.class_names)],
+                "meaning": "softmax probabilities, one per line of labels.txt, in that order",
+            },
+            "labels": list(self.class_names),
+            "run_id": self.run_id,
+        }
 
     def to_dict(self) -> dict:
         return {
@@ -72,6 +117,9 @@ class RunInfo:
         if status not in STATUSES:
             raise RecordError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
         config = fields.fields("config")
+        mapping_source = fields.text("mapping_source", optional=True) or "unknown"
+        if mapping_source not in MAPPING_SOURCES:
+            raise RecordError(f"{where}: mapping_source {mapping_source!r} is not known")
         return cls(
             run_id=run_id,
             created=fields.text("created"),
@@ -82,6 +130,8 @@ class RunInfo:
             test_accuracy=fields.number("test_accuracy", optional=True),
             zero_shot_accuracy=fields.number("zero_shot_accuracy", optional=True),
             train_seconds=fields.number("train_seconds", optional=True),
+            mapping_source=mapping_source,
+            notes=fields.text("notes", optional=True) or "",
         )
 
 
@@ -159,6 +209,7 @@ class Run:
     zero_shot: ZeroShotResult | None  # None when the baseline could not be computed
     zero_shot_error: str | None  # why there is no baseline
     evaluation: Evaluation | None  # None for a cancelled run (it has no model)
+    split: SplitRecord | None = None  # None for runs saved before splits were recorded
 
     def metrics_dict(self) -> dict:
         """metrics.json: the data facts, the zero-shot baseline and the fine-tuned metrics."""
@@ -180,9 +231,14 @@ class Run:
 
     @classmethod
     def from_files(
-        cls, info: RunInfo, history: object, metrics: object, predictions: object
+        cls,
+        info: RunInfo,
+        history: object,
+        metrics: object,
+        predictions: object,
+        split: object | None = None,
     ) -> Run:
-        """Assemble a run from its parsed JSON files (history, metrics, predictions).
+        """Assemble a run from its parsed JSON files (history, metrics, predictions, split).
 
         Raises:
             RecordError: a file does not have the shape this version writes.
@@ -196,7 +252,7 @@ class Run:
         else:
             zero_shot = ZeroShotResult.from_dict(zero_shot_fields.data, classes, "metrics.json")
         evaluation = None
-        if info.complete:
+        if info.has_model:
             rows = read_list(predictions, "predictions.json", Prediction.from_dict)
             evaluation = Evaluation(
                 metrics=Metrics.from_dict(metrics, classes, "metrics.json"),
@@ -210,6 +266,7 @@ class Run:
             zero_shot=zero_shot,
             zero_shot_error=zero_shot_error,
             evaluation=evaluation,
+            split=None if split is None else SplitRecord.from_dict(split),
         )
 
 

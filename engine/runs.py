@@ -19,19 +19,20 @@ import numpy as np
 
 from engine.errors import ConfigError, RunNotFoundError, RunStoreError, first_line
 from engine.run_record import Run, RunInfo
-from engine.schema import RecordError
+from engine.schema import Fields, RecordError
 
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
 
 RUN_FILE = "run.json"
+SPLIT_FILE = "split.json"
 MODEL_FILE = "model.keras"
+DEMO_PIN_FILE = ".demo-pin.json"  # the run the presenter chose for the Demo page
 EXPORT_DIR = "export"
 TMP_PREFIX = ".tmp-"
 STALE_TMP_SECONDS = 3600  # a save takes seconds; an hour-old temp folder is from a killed process
 
 # Ids come from users (URLs, CLI); one safe path component that cannot name a hidden/temp folder.
 _RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_EXPORT_FILES = {"keras": MODEL_FILE, "savedmodel": "savedmodel.zip", "tflite": "model.tflite"}
 # What reading a half-written, hand-edited or foreign run folder raises.
 _DAMAGED = (OSError, ValueError, RecordError)
 
@@ -83,6 +84,8 @@ class RunStore:
             _write_json(tmp / "history.json", run.history.values)
             _write_json(tmp / "metrics.json", run.metrics_dict())
             _write_json(tmp / "predictions.json", run.predictions_list())
+            if run.split is not None:
+                _write_json(tmp / SPLIT_FILE, run.split.to_dict())
             if classifier is not None:
                 classifier.model.save(tmp / MODEL_FILE)
                 fsync_file(tmp / MODEL_FILE)
@@ -135,15 +138,53 @@ class RunStore:
     def load(self, run_id: str) -> Run:
         """Read a run ('latest' = newest complete). Raises RunNotFoundError."""
         folder = self._folder(run_id)
+        split_file = folder / SPLIT_FILE
         try:
             return Run.from_files(
                 _read_info(folder),
                 history=_read_json(folder / "history.json"),
                 metrics=_read_json(folder / "metrics.json"),
                 predictions=_read_json(folder / "predictions.json"),
+                split=_read_json(split_file) if split_file.is_file() else None,
             )
         except _DAMAGED as exc:
             raise self._damaged_error(folder, exc) from exc
+
+    def set_notes(self, run_id: str, notes: str) -> RunInfo:
+        """Replace the run's notes (run.json is rewritten atomically). Raises RunStoreError."""
+        info = dataclasses.replace(self.info(run_id), notes=notes.strip())
+        self._replace_json(self.root / info.run_id / RUN_FILE, info.to_dict())
+        return info
+
+    def pin_demo(self, run_id: str | None) -> None:
+        """Make the Demo page show this run (None: back to the newest default-recipe run)."""
+        pin = self.root / DEMO_PIN_FILE
+        if run_id is None:
+            pin.unlink(missing_ok=True)
+            return
+        info = self.info(run_id)
+        if not info.has_model:
+            raise RunNotFoundError(f"Run '{info.run_id}' has no model to show in the Demo.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._replace_json(pin, {"run_id": info.run_id})
+
+    def demo_pin(self) -> str | None:
+        """The pinned Demo run's id, if it still exists with a model."""
+        try:
+            run_id = Fields(_read_json(self.root / DEMO_PIN_FILE), DEMO_PIN_FILE).text("run_id")
+            return run_id if self.info(run_id).has_model else None
+        except (*_DAMAGED, RunNotFoundError):
+            return None
+
+    def _replace_json(self, path: Path, data: Any) -> None:
+        """Write data to path through a temp file and a rename: readers see old or new."""
+        tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(4)}-{path.name}")
+        try:
+            _write_json(tmp, data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise self._save_error(exc) from exc
 
     def model_path(self, run_id: str) -> Path:
         """The run's model.keras. Raises RunNotFoundError when the run has none (cancelled)."""
@@ -158,7 +199,7 @@ class RunStore:
         return path
 
     def export_path(self, run_id: str, fmt: str) -> Path:
-        """Where the run's model in format fmt lives (the .keras itself for 'keras').
+        """Where the run's export bundle in format fmt is written (engine.export makes it).
 
         Raises:
             ConfigError: fmt is not one of EXPORT_FORMATS.
@@ -169,7 +210,7 @@ class RunStore:
                 f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}."
             )
         model = self.model_path(run_id)
-        return model if fmt == "keras" else model.parent / EXPORT_DIR / _EXPORT_FILES[fmt]
+        return model.parent / EXPORT_DIR / f"{model.parent.name}-{fmt}.zip"
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder. Raises RunNotFoundError (and RunStoreError if not removable)."""

@@ -29,7 +29,7 @@ from engine.classifiers import FineTunedClassifier
 from engine.config import TrainConfig
 from engine.data.pipeline import make_pipeline, unwrap_pipeline_error
 from engine.data.split import Split, Subset
-from engine.errors import DatasetError
+from engine.errors import DatasetError, TrainingCancelled
 from engine.events import FEATURES, FINE_TUNE, HEAD, METRICS, History
 from engine.model import build_model, feature_extractor, unfreeze_top_layers
 from engine.progress import Progress, StagePlan
@@ -46,6 +46,20 @@ class TrainResult:
     seconds: float
     cached_features: bool  # stage 1 trained the head on precomputed features (augment off)
     features_from_cache: bool = False  # ... and those features came from the disk cache
+
+
+class FineTuneCancelled(TrainingCancelled):
+    """Cancelled during fine-tuning: `result` is the finished stage-1 model (head on the
+    frozen base), worth keeping."""
+
+    kept_model = True
+
+    def __init__(self, result: TrainResult) -> None:
+        super().__init__(
+            "Fine-tuning cancelled by the user; the model trained before it (a new head on the "
+            "frozen base) was kept."
+        )
+        self.result = result
 
 
 def stages(split: Split, config: TrainConfig, stream_images: bool = False) -> list[StagePlan]:
@@ -212,10 +226,23 @@ class _Training:
         else:
             self._train_on_images(HEAD, self.config.epochs, self.config.learning_rate)
         if self.config.fine_tune_epochs:
-            unfreeze_top_layers(self.base, self.config.unfreeze_layers)
+            self._fine_tune(lambda: self._result(started, cached, from_cache))
+        return self._result(started, cached, from_cache)
+
+    def _fine_tune(self, stage_one: Callable[[], TrainResult]) -> None:
+        """Stage 2; a cancel keeps the stage-1 model (FineTuneCancelled carries it)."""
+        head_only = self.model.get_weights()
+        unfreeze_top_layers(self.base, self.config.unfreeze_layers)
+        try:
             self._train_on_images(
                 FINE_TUNE, self.config.fine_tune_epochs, self.config.fine_tune_learning_rate
             )
+        except TrainingCancelled as cancelled:
+            self.model.set_weights(head_only)
+            self.base.trainable = False
+            raise FineTuneCancelled(stage_one()) from cancelled
+
+    def _result(self, started: float, cached: bool, from_cache: bool) -> TrainResult:
         classifier = FineTunedClassifier(self.model, self.split.class_names, self.spec.input_size)
         history = self.progress.history.copy()
         seconds = time.perf_counter() - started

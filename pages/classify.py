@@ -9,7 +9,6 @@ from engine.settings import Settings
 from ui import cache, models
 from ui.errors import guard
 from ui.setup import page_setup
-from ui.tables import percent
 from ui.topk_bars import render_topk
 
 TOP_K = 5
@@ -33,9 +32,9 @@ def photo_ui() -> UploadedFile | None:
 
 def run_ui(settings: Settings) -> str | None:
     """The fine-tuned run to compare with (newest complete first), None when there is none."""
-    runs = cache.get_run_store(settings.runs_dir).list(status="complete")
-    labels = {info.run_id: f"{info.run_id} · {percent(info.test_accuracy)}" for info in runs}
-    return st.selectbox("Fine-tuned run", list(labels), format_func=labels.get, key="classify_run")
+    runs = [info for info in cache.get_run_store(settings.runs_dir).list() if info.has_model]
+    titles = {info.run_id: info.title for info in runs}
+    return st.selectbox("Fine-tuned run", list(titles), format_func=titles.get, key="classify_run")
 
 
 def render_answer(photo: UploadedFile, model: Classifier, settings: Settings, key: str) -> None:

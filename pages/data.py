@@ -1,32 +1,32 @@
-"""Data: choose a dataset (sample, folder, .zip); class balance, samples, skipped files."""
+"""Data: choose a dataset (sample, folder, .zip); class balance, the split, samples, skips."""
 
 import shutil
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from engine.config import TrainConfig
 from engine.data import archive
 from engine.data.archive import ZipImport
 from engine.data.paths import resolve_user_path
 from engine.data.scan import Skipped
-from engine.data.split import find_split_file
+from engine.data.split import find_split_file, make_split
 from engine.settings import Settings
 from ui import cache, session
 from ui.charts import class_counts_figure
 from ui.errors import guard
 from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
+from ui.tables import skipped_table, split_table
 
 SOURCES = ("Sample folder", "Folder path", "Upload a .zip")
 SAMPLES_PER_CLASS = 6
 
 
 def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
-    """Extract an uploaded zip once per upload; reruns reuse the extracted folder."""
+    """Extract an uploaded zip once (the same content again reuses its first extraction)."""
     archive.check_upload_size(upload.name, upload.size, settings)
     if session.imported(upload.file_id) is None:
         with tempfile.TemporaryDirectory() as folder:
@@ -34,7 +34,8 @@ def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
             copy_path = Path(folder) / Path(upload.name).name
             with copy_path.open("wb") as copy:
                 shutil.copyfileobj(upload, copy)
-            session.remember_import(upload.file_id, archive.import_zip_report(copy_path, settings))
+            result = archive.import_zip_report(copy_path, settings)
+        session.remember_import(upload.file_id, upload.name, result)
     return session.imported(upload.file_id)
 
 
@@ -50,9 +51,13 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         st.caption("Allowed under: " + ", ".join(f"`{root}`" for root in settings.data_roots))
         return (resolve_user_path(text, settings) if text.strip() else None), ()
     upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
-    if upload is None:
+    if upload is not None:
+        imported = import_upload(upload, settings)
+    elif session.last_import() is not None:
+        name, imported = session.last_import()
+        st.caption(f"Using the photos of **{name}** uploaded before; upload another to replace it.")
+    else:
         return None, ()
-    imported = import_upload(upload, settings)
     return imported.folder, imported.skipped
 
 
@@ -63,8 +68,10 @@ if folder is None:
     st.stop()
 with guard():
     dataset = cache.scan(folder, settings)
+    split_file = find_split_file(folder)
+    # The split a training with the default settings makes (what the Train page would use).
+    split = make_split(dataset, TrainConfig(), split_file)
 
-split_file = find_split_file(folder)
 session.choose_dataset(folder, split_file)
 st.success(
     f"Using `{folder}`: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
@@ -74,7 +81,15 @@ for warning in dataset.warnings:
     st.warning(warning)
 
 counts = dataset.counts()
-st.plotly_chart(class_counts_figure(counts), key="data_counts")
+left, right = st.columns(2)
+left.plotly_chart(class_counts_figure(counts), key="data_counts")
+with right:
+    st.markdown("**Photos per class in each part of the split**")
+    st.dataframe(split_table(split.counts()), key="data_split")
+    st.caption(
+        "Training learns from *train*, picks when to stop on *validation*, and is scored on "
+        "*test* only, photos it never saw. " + " ".join(split.notes)
+    )
 
 st.subheader("Samples")
 for index, name in enumerate(dataset.class_names):
@@ -82,7 +97,9 @@ for index, name in enumerate(dataset.class_names):
     st.markdown(f"**{name}** · {counts[name]} photos")
     render_grid([Card(str(p)) for p in paths[:SAMPLES_PER_CLASS]], settings, SAMPLES_PER_CLASS)
 
-skipped = [*archive_skipped, *dataset.skipped]
+skipped = [*(Skipped(f"(zip) {e.path}", e.reason) for e in archive_skipped), *dataset.skipped]
 if skipped:
     st.subheader(f"Skipped files ({len(skipped)})")
-    st.dataframe(pd.DataFrame([asdict(entry) for entry in skipped]), hide_index=True)
+    st.caption(f"Paths are relative to `{folder}`; (zip) marks entries left in the archive.")
+    table, column_config = skipped_table(skipped)
+    st.dataframe(table, hide_index=True, column_config=column_config, key="data_skipped")

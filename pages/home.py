@@ -7,6 +7,7 @@ import streamlit as st
 from engine.config import TrainConfig
 from engine.data.split import find_split_file
 from engine.errors import JobBusyError
+from engine.evaluation import round_robin
 from engine.run_record import Run, RunInfo
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -14,10 +15,10 @@ from ui import cache, models, session
 from ui.curves import render_curves
 from ui.errors import guard
 from ui.gallery import row_card
+from ui.headline import render_headline
 from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
-from ui.tables import percent
 
 NUM_WINS = 8
 
@@ -28,25 +29,39 @@ def same_dataset(recorded: str, folder: Path) -> bool:
 
 
 def find_demo_run(store: RunStore, data_dir: Path) -> RunInfo | None:
-    """Newest complete run on the sample folder: the demo reuses it instead of training."""
+    """The run the presenter pinned, else the newest one on the sample folder made with the
+    default recipe and the automatic mapping (a 1-epoch test or an edited mapping never is)."""
+    pinned = store.demo_pin()
+    if pinned is not None:
+        return store.info(pinned)
     runs = store.list(status="complete")
-    return next((info for info in runs if same_dataset(info.dataset, data_dir)), None)
+    return next(
+        (info for info in runs if info.uses_defaults and same_dataset(info.dataset, data_dir)),
+        None,
+    )
 
 
-def render_story(run: Run, settings: Settings) -> None:
-    """Headline numbers, photos only fine-tuning gets right, and the training curves."""
-    zero_shot, fine_tuned = run.info.zero_shot_accuracy, run.info.test_accuracy
-    delta = None if zero_shot is None else f"{(fine_tuned - zero_shot) * 100:+.1f} points"
-    left, right = st.columns(2)
-    left.metric("Off-the-shelf ImageNet model (zero-shot)", percent(zero_shot), border=True)
-    right.metric("Fine-tuned on your photos", percent(fine_tuned), delta=delta, border=True)
-    if zero_shot is None:
-        st.caption(f"No zero-shot baseline: {run.zero_shot_error}")
-    st.caption(f"Both measured on the same {len(run.evaluation.predictions)} held-out test photos.")
-    wins = run.evaluation.wins()
+def start_fresh_run(settings: Settings, store: RunStore) -> None:
+    """Train with the defaults on the sample photos; the Demo then shows that run."""
+    try:
+        split_file = find_split_file(settings.data_dir)
+        job_id = models.start_training(settings, settings.data_dir, TrainConfig(), split_file)
+    except JobBusyError:
+        st.warning("A training job is running; the demo can start when it has finished.")
+        return
+    store.pin_demo(None)  # the fresh run, not an earlier pinned one, is what to show
+    session.watch_demo_job(job_id)
+
+
+def render_story(run: Run, pinned: bool, settings: Settings) -> None:
+    """Which run this is, the headline numbers, photos only fine-tuning gets right, curves."""
+    origin = "pinned on the Runs page" if pinned else "the newest made with the default recipe"
+    st.caption(f"Showing run **{run.info.title}** ({origin}).")
+    render_headline(run)
+    wins = round_robin(run.evaluation.wins(), NUM_WINS)
     if wins:
         st.subheader("Zero-shot wrong, fine-tuned right")
-        render_grid([row_card(row) for row in wins[:NUM_WINS]], settings)
+        render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
 
@@ -54,7 +69,7 @@ def render_story(run: Run, settings: Settings) -> None:
 settings = page_setup("Transfer Lab demo")
 st.markdown(
     "What does an off-the-shelf ImageNet model say about your photos, and how much better is "
-    "the same network after a few minutes of fine-tuning on them?"
+    "the same network after a few minutes of training on them?"
 )
 if settings.data_dir is None:
     st.info(
@@ -65,20 +80,24 @@ if settings.data_dir is None:
     st.stop()
 
 store = cache.get_run_store(settings.runs_dir)
+manager = cache.get_job_manager(settings)
 st.caption(f"Sample photos: `{settings.data_dir}`")
-if st.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
+left, right = st.columns([1, 3])
+if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()
     if find_demo_run(store, settings.data_dir) is None:
         with guard(stop=False):
-            try:
-                split_file = find_split_file(settings.data_dir)
-                models.start_training(settings, settings.data_dir, TrainConfig(), split_file)
-            except JobBusyError:
-                st.warning("A training job is running; the demo can start when it has finished.")
+            start_fresh_run(settings, store)
+if right.button("Train a fresh one with the defaults", key="home_fresh"):
+    session.request_demo()
+    with guard(stop=False):
+        start_fresh_run(settings, store)
 
 demo = find_demo_run(store, settings.data_dir)
-if session.demo_requested() and demo is not None:
+snapshot = manager.snapshot()
+training_for_demo = snapshot.state == "running" and session.watching_demo_job(snapshot.job_id)
+if session.demo_requested() and demo is not None and not training_for_demo:
     with guard():
-        render_story(store.load(demo.run_id), settings)
+        render_story(store.load(demo.run_id), store.demo_pin() is not None, settings)
 else:  # the story appears when the job ends: the progress widget then reruns the page
-    render_job_progress(cache.get_job_manager(settings), key="home")
+    render_job_progress(manager, key="home")

@@ -1,43 +1,67 @@
-"""Runs: every training so far; compare curves and metrics, delete, export the model."""
+"""Runs: every training so far; compare, annotate, pin for the Demo, export, delete."""
 
 import streamlit as st
 
+from engine.run_record import RunInfo
 from engine.runs import EXPORT_FORMATS, RunStore
 from ui import cache, models, session
 from ui.curves import METRICS, compare_figure
 from ui.errors import guard
+from ui.exports import render_input_spec
 from ui.setup import page_setup
-from ui.tables import compare_table, runs_table
-
-MIME = {
-    "keras": "application/octet-stream",
-    "savedmodel": "application/zip",
-    "tflite": "application/octet-stream",
-}
+from ui.tables import compare_table, config_table, runs_table
 
 
-def compare_ui(store: RunStore, run_ids: list[str]) -> None:
+def compare_ui(store: RunStore, runs: list[RunInfo]) -> None:
     """Validation curves of the chosen runs on shared charts, and their headline metrics."""
-    chosen = st.multiselect("Compare runs", run_ids, default=run_ids[:2], key="runs_compare")
+    titles = {info.run_id: info.title for info in runs}
+    complete = [info.run_id for info in runs if info.complete]
+    chosen = st.multiselect(
+        "Compare runs",
+        list(titles),
+        default=complete[:2],
+        format_func=titles.get,
+        key="runs_compare",
+    )
     loaded = [store.load(run_id) for run_id in chosen]
-    histories = {run.info.run_id: run.history for run in loaded}
+    histories = {run.info.title: run.history for run in loaded}
     for column, metric in zip(st.columns(2), METRICS, strict=True):
         column.plotly_chart(compare_figure(histories, metric), key=f"runs_compare_{metric}")
     st.dataframe(compare_table(loaded))
 
 
-def export_ui(store: RunStore, run_id: str) -> None:
-    """Write the model in the chosen format, then offer it as a download."""
+def notes_ui(store: RunStore, info: RunInfo) -> None:
+    """The run's notes (what was tried, tags), saved with the run; and the Demo pin."""
+    notes = st.text_area("Notes", info.notes, key=f"runs_notes_{info.run_id}", height=80)
+    if st.button("Save notes", key="runs_save_notes") and notes != info.notes:
+        store.set_notes(info.run_id, notes)
+        st.rerun()
+    pinned = store.demo_pin() == info.run_id
+    if pinned:
+        st.caption("The Demo page shows this run.")
+        if st.button("Unpin from the Demo", key="runs_unpin"):
+            store.pin_demo(None)
+            st.rerun()
+    elif info.has_model and st.button("Show this run in the Demo", key="runs_pin"):
+        store.pin_demo(info.run_id)
+        st.rerun()
+
+
+def export_ui(store: RunStore, info: RunInfo) -> None:
+    """Write the model in the chosen format (with labels and input spec), then offer it."""
+    render_input_spec(info)
     fmt = st.radio("Format", EXPORT_FORMATS, horizontal=True, key="runs_export_format")
     if st.button("Prepare download", key="runs_export"):
         with st.spinner("Exporting the model..."):
-            session.remember_export(run_id, fmt, models.export_run(store.root, run_id, fmt))
-    path = session.exported(run_id, fmt)
+            session.remember_export(
+                info.run_id, fmt, models.export_run(store.root, info.run_id, fmt)
+            )
+    path = session.exported(info.run_id, fmt)
     if path is not None:
-        name = f"{run_id}-{path.name}"
         st.download_button(
-            f"Download {name}", path.read_bytes(), name, MIME[fmt], key="runs_download"
-        )
+            f"Download {path.name}", path.read_bytes(), path.name, "application/zip",
+            key="runs_download",
+        )  # fmt: skip
 
 
 def delete_ui(store: RunStore, run_id: str) -> None:
@@ -59,19 +83,26 @@ with guard():
 if not runs:
     st.info("No runs yet: start one on the Train page (or the Demo).")
     st.stop()
-st.dataframe(runs_table(runs), hide_index=True)
-run_ids = [info.run_id for info in runs]
+st.dataframe(runs_table(runs), hide_index=True, key="runs_table")
+with st.expander("Every setting of every run"):
+    st.dataframe(config_table(runs), key="runs_settings")
 with guard(stop=False):
-    compare_ui(store, run_ids)
+    compare_ui(store, runs)
 
-exportable = [info.run_id for info in runs if info.complete]
-first = run_ids.index(exportable[0]) if exportable else 0
-run_id = st.selectbox("Run", run_ids, index=first, key="runs_selected")
-export_column, delete_column = st.columns(2)
+st.subheader("One run")
+titles = {info.run_id: info.title for info in runs}
+with_model = [info.run_id for info in runs if info.has_model]
+first = list(titles).index(with_model[0]) if with_model else 0
+run_id = st.selectbox("Run", list(titles), index=first, format_func=titles.get, key="runs_selected")
+info = next(info for info in runs if info.run_id == run_id)
+notes_column, export_column, delete_column = st.columns(3)
+with notes_column, guard(stop=False):
+    st.markdown(f"**{info.status}** · id `{info.run_id}`")
+    notes_ui(store, info)
 with export_column, guard(stop=False):
     st.subheader("Export")
-    if run_id in exportable:
-        export_ui(store, run_id)
+    if info.has_model:
+        export_ui(store, info)
     else:
         st.info("This run was cancelled before it had a model, so there is nothing to export.")
 with delete_column, guard(stop=False):

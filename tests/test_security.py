@@ -170,8 +170,7 @@ def test_exports_are_written_only_inside_their_run_folder(tmp_path, monkeypatch)
 
     written = files_under(tmp_path) - before
     assert {path.relative_to(run_folder).as_posix() for path in written} == {
-        "export/savedmodel.zip",
-        "export/model.tflite",
+        f"export/{run_id}-{fmt}.zip" for fmt in EXPORT_FORMATS
     }
     assert all(path.is_relative_to(run_folder) for path in downloads)
 

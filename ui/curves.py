@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine.events import History
 
 METRICS = {"loss": "Loss", "accuracy": "Accuracy"}
+PALETTE = plotly.colors.qualitative.Dark24  # 24 colours a reader tells apart
 
 
 def _epochs(values: Sequence[float]) -> list[int]:
@@ -53,9 +56,19 @@ def render_curves(history: History, key: str) -> None:
 
 
 def compare_figure(histories: Mapping[str, History], metric: str) -> go.Figure:
-    """Validation curves of several runs (label -> history) on one chart."""
+    """Validation curves of several runs (label -> history) on one chart, one distinct colour
+    each, named in the legend."""
     figure = go.Figure()
-    for label, history in histories.items():
+    for (label, history), colour in zip(histories.items(), itertools.cycle(PALETTE)):
         values = history.get(f"val_{metric}")
-        figure.add_trace(go.Scatter(x=_epochs(values), y=values, mode="lines", name=label))
+        figure.add_trace(
+            go.Scatter(
+                x=_epochs(values),
+                y=values,
+                mode="lines+markers",
+                name=label,
+                line={"color": colour},
+            )
+        )
+    figure.update_layout(showlegend=True)
     return _layout(figure, f"Validation {METRICS[metric].lower()}")

@@ -18,7 +18,26 @@ def _fraction(done: int, total: int) -> float:
 def _eta_text(snapshot: JobSnapshot) -> str:
     if snapshot.eta_seconds is None:
         return "estimating time left..."
+    if snapshot.eta_seconds < 1:
+        return "finishing..."
     return f"about {format_seconds(snapshot.eta_seconds)} left"
+
+
+def _settings_text(snapshot: JobSnapshot) -> str:
+    """The few settings that matter, of the job actually running (not the form's)."""
+    config = snapshot.config
+    if config is None:
+        return ""
+    fine_tune = (
+        f"then {config.fine_tune_epochs} fine-tune epochs (top {config.unfreeze_layers} layers)"
+        if config.fine_tune_epochs
+        else "frozen base, no fine-tuning"
+    )
+    return (
+        f"Running: {config.backbone}, up to {config.epochs} head epochs, {fine_tune}, batch "
+        f"{config.batch_size}, augment {'on' if config.augment else 'off'}, seed {config.seed} "
+        f"· data `{snapshot.data_dir}`"
+    )
 
 
 def _draw_bars(snapshot: JobSnapshot) -> None:
@@ -42,9 +61,12 @@ def _draw_bars(snapshot: JobSnapshot) -> None:
             text=f"Batch {snapshot.batch}/{snapshot.num_batches} · {_eta_text(snapshot)}",
         )
     notes = [f"{name} {value:.3f}" for name, value in snapshot.metrics.items()]
+    if snapshot.batch == 0 and snapshot.num_epochs:
+        notes.append("preparing this stage (its first batch also builds the model's graph)")
     if snapshot.message:  # e.g. 'cancelling'
         notes.append(snapshot.message)
     st.caption(" · ".join(notes))
+    st.caption(_settings_text(snapshot))
 
 
 def _draw_outcome(snapshot: JobSnapshot) -> None:
@@ -53,9 +75,12 @@ def _draw_outcome(snapshot: JobSnapshot) -> None:
         st.success(f"Training finished in {elapsed}. {snapshot.message}")
         st.page_link("pages/evaluate.py", label="See the evaluation", icon=":material/analytics:")
     elif snapshot.state == "failed":
-        st.error(snapshot.summary())  # 'Training failed: <why>', prefixed once
+        st.error(snapshot.summary())  # 'Training failed: <why>' in one line
+        with st.expander("Details"):
+            st.text(snapshot.message)
     elif snapshot.state == "cancelled":
-        st.warning("Training was cancelled; the run is kept with its curves so far.")
+        kept = "its stage-1 model, evaluated" if snapshot.kept_model else "its curves so far"
+        st.warning(f"Training was cancelled; the run is kept with {kept}.")
 
 
 @st.fragment(run_every=1.0)

@@ -13,15 +13,29 @@ import streamlit as st
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
 from engine.settings import Settings
+from ui import train_form
 
 DATASET_DIR = "dataset_dir"  # the dataset every page uses (the Data page chooses it)
 SPLIT_FILE = "split_file"  # its split file, "" for a random split
 MAPPINGS = "zero_shot_mapping"  # dataset folder -> edited ImageNet->class mapping
 IMPORTS = "data_imports"  # uploaded file id -> ZipImport, so a rerun never extracts twice
+LAST_IMPORT = "data_last_import"  # (file name, ZipImport) of the zip this session uses
 DEMO_REQUESTED = "home_requested"  # the Demo's button was pressed in this session
+DEMO_JOB = "home_job"  # id of the training the Demo started (it shows its progress)
 EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared download
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
+
+
+# Widgets whose values survive a page change (Streamlit drops the state of widgets a page
+# does not draw; assigning the value back on every page keeps it).
+KEPT_WIDGETS = ("data_source", "data_path", *(train_form.key(name) for name in train_form.LAYOUT))
+
+
+def keep_widget_values() -> None:
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def init(settings: Settings) -> None:
@@ -61,8 +75,15 @@ def imported(file_id: str) -> ZipImport | None:
     return st.session_state.setdefault(IMPORTS, {}).get(file_id)
 
 
-def remember_import(file_id: str, result: ZipImport) -> None:
+def remember_import(file_id: str, name: str, result: ZipImport) -> None:
     st.session_state.setdefault(IMPORTS, {})[file_id] = result
+    st.session_state[LAST_IMPORT] = (name, result)
+
+
+def last_import() -> tuple[str, ZipImport] | None:
+    """The uploaded zip this session chose last (the uploader itself forgets it on a page
+    change)."""
+    return st.session_state.get(LAST_IMPORT)
 
 
 def request_demo() -> None:
@@ -71,6 +92,15 @@ def request_demo() -> None:
 
 def demo_requested() -> bool:
     return bool(st.session_state.get(DEMO_REQUESTED))
+
+
+def watch_demo_job(job_id: str) -> None:
+    st.session_state[DEMO_JOB] = job_id
+
+
+def watching_demo_job(job_id: str) -> bool:
+    """Whether this session's Demo started the job with this id."""
+    return st.session_state.get(DEMO_JOB) == job_id
 
 
 def remember_export(run_id: str, fmt: str, path: Path) -> None:

@@ -17,6 +17,7 @@ def page_setup(title: str) -> Settings:
 
     A bad TLAB_* variable is shown as an error and the page stops there.
     """
+    session.keep_widget_values()
     render_sidebar()
     st.title(title)
     with guard():
@@ -56,4 +57,7 @@ def render_sidebar() -> None:
 @st.fragment(run_every=5.0)
 def _job_status(manager: JobManager) -> None:
     with guard(stop=False):
-        st.caption(manager.snapshot().summary())
+        snapshot = manager.snapshot()
+        st.caption(snapshot.summary())
+        if snapshot.state != "idle":
+            st.page_link("pages/train.py", label="Training details", icon=":material/timeline:")

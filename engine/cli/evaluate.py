@@ -1,55 +1,89 @@
-"""`python -m engine evaluate`: test a saved run on a folder of photos."""
+"""`python -m engine evaluate`: test a saved run, on its own test photos unless told otherwise."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from engine.classifiers import load_run_classifier
-from engine.cli.text import per_class_table, percent
+from engine.cli.text import accuracy_text, per_class_table
+from engine.data.record import overlap
 from engine.data.scan import scan_dataset
-from engine.data.split import make_split
+from engine.data.split import Subset, find_split_file, make_split
 from engine.errors import DatasetError
 from engine.evaluation import evaluate
+from engine.run_record import Run
 from engine.runs import RunStore
 from engine.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("evaluate", parents=[common], help="test a saved run")
+    parser = commands.add_parser(
+        "evaluate",
+        parents=[common],
+        help="test a saved run (by default on the run's own test photos)",
+    )
     parser.add_argument("--run", required=True, metavar="RUN_ID", help="run id or 'latest'")
-    parser.add_argument("--data", required=True, metavar="DIR")
-    parser.add_argument("--split-file", metavar="CSV")
+    parser.add_argument(
+        "--data", metavar="DIR", help="the dataset folder (default: the one the run trained on)"
+    )
+    parser.add_argument(
+        "--split-file",
+        metavar="CSV",
+        help="test on this split's test photos instead of the run's own",
+    )
+    parser.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="evaluate even when the split's test photos include photos the run trained on",
+    )
     parser.set_defaults(command=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
-    """The run's model on the test part of the folder's split (the run's own recipe)."""
+    """The run's model on its own test photos, or on another split's when it shares none."""
     store = RunStore(settings.runs_dir)
-    info = store.info(args.run)
-    classifier = load_run_classifier(store, info.run_id)
-    config = info.config
-    split = make_split(scan_dataset(args.data, settings.max_image_pixels), config, args.split_file)
-    if tuple(split.class_names) != tuple(info.class_names):
+    saved = store.load(args.run)
+    info = saved.info
+    folder = Path(args.data or info.dataset)
+    test, source, notes = _test_photos(saved, folder, args, settings)
+    num_shared = overlap(saved.split, test) if saved.split is not None and source != "run" else 0
+    if num_shared and not args.allow_overlap:
         raise DatasetError(
-            f"Run {info.run_id} was trained on the classes {', '.join(info.class_names)} "
-            f"but {args.data} has {', '.join(split.class_names)}; evaluate it on a folder with "
-            "the same class sub-folders."
+            f"{num_shared} of the {len(test)} test photos of that split were used to train or "
+            f"tune run {info.run_id} (same file content), so its accuracy on them would be "
+            "inflated. Omit --split-file to use the run's own test photos, or pass "
+            "--allow-overlap to measure anyway."
         )
-    metrics = evaluate(classifier, split.test, batch_size=config.batch_size).metrics
+    if num_shared:
+        notes.append(
+            f"WARNING: {num_shared} of the {len(test)} test photos were used in training; "
+            "this accuracy is inflated."
+        )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    metrics = evaluate(
+        load_run_classifier(store, info.run_id), test, batch_size=info.config.batch_size
+    ).metrics
     result = {
         "run_id": info.run_id,
-        "data": str(args.data),
-        "num_images": len(split.test),
+        "data": str(folder),
+        "test_photos": source,
+        "num_images": len(test),
+        "overlap": num_shared,
+        "notes": notes,
         "accuracy": metrics.accuracy,
+        "accuracy_interval": list(metrics.accuracy_interval),
         "class_names": list(metrics.class_names),
         **{key: value for key, value in metrics.to_dict().items() if key != "accuracy"},
     }
     if args.json:
         return json.dumps(result), 0
     lines = [
-        f"Run {result['run_id']} on {result['num_images']} test photos of {result['data']}",
-        f"Accuracy: {percent(result['accuracy'])}",
+        f"Run {info.run_id} on {len(test)} test photos of {folder} ({source})",
+        f"Accuracy: {accuracy_text(metrics)}",
         "",
         *per_class_table(metrics.per_class),
         "",
@@ -57,3 +91,32 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         *("  " + " ".join(f"{n:5d}" for n in row) for row in metrics.confusion),
     ]
     return "\n".join(lines), 0
+
+
+def _test_photos(
+    saved: Run, folder: Path, args: argparse.Namespace, settings: Settings
+) -> tuple[Subset, str, list[str]]:
+    """(test photos, where they come from, notes for the user)."""
+    info = saved.info
+    if args.split_file is None and saved.split is not None:
+        notes = []
+        missing = saved.split.missing("test", folder)
+        if missing:
+            notes.append(f"{missing} of the run's test photos are no longer in {folder}.")
+        return saved.split.subset("test", info.class_names, folder), "run", notes
+    split_file = args.split_file or find_split_file(folder)
+    split = make_split(scan_dataset(folder, settings.max_image_pixels), info.config, split_file)
+    if tuple(split.class_names) != tuple(info.class_names):
+        raise DatasetError(
+            f"Run {info.run_id} was trained on the classes {', '.join(info.class_names)} "
+            f"but {folder} has {', '.join(split.class_names)}; evaluate it on a folder with "
+            "the same class sub-folders."
+        )
+    notes = []
+    if saved.split is None:
+        notes.append(
+            f"run {info.run_id} was saved before runs recorded their split, so Transfer Lab "
+            "cannot check that these test photos were not used in training."
+        )
+    source = f"split file {split_file}" if split_file else "the run's seeded random split"
+    return split.test, source, notes

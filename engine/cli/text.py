@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.metrics import ClassMetrics
+from engine.metrics import ClassMetrics, Metrics
 
 
 def per_class_table(per_class: dict[str, ClassMetrics]) -> list[str]:
@@ -29,3 +29,11 @@ def table(rows: list[tuple[str, ...]]) -> list[str]:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def accuracy_text(metrics: Metrics) -> str:
+    """'84.0% (95% CI 78.3-88.5%, 200 photos)', with the small-sample caveat when there is one."""
+    low, high = metrics.accuracy_interval
+    text = f"{metrics.accuracy:.1%} (95% CI {low:.1%}-{high:.1%}, {metrics.num_images} photos)"
+    caveat = metrics.caveat()
+    return f"{text}; note: {caveat}" if caveat else text

@@ -6,14 +6,16 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from engine.backbones import BACKBONES
-from engine.cli.text import per_class_table, percent
+from engine.cli.text import accuracy_text, per_class_table, percent
 from engine.config import TrainConfig
+from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
-from engine.metrics import ClassMetrics
+from engine.metrics import Metrics
 from engine.runs import RunStore
 from engine.settings import Settings
 
@@ -27,7 +29,16 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     """The train command with one flag per TrainConfig field (so none can drift)."""
     parser = commands.add_parser("train", parents=[common], help="fine-tune on a folder of photos")
     parser.add_argument("--data", required=True, metavar="DIR", help="one sub-folder per class")
-    parser.add_argument("--split-file", metavar="CSV", help="path,label,split rows")
+    parser.add_argument(
+        "--split-file",
+        metavar="CSV",
+        help="path,label,split rows (default: the folder's splits.csv when it has one)",
+    )
+    parser.add_argument(
+        "--no-split-file",
+        action="store_true",
+        help="split at random (seeded) even when the folder has a splits.csv",
+    )
     for option in dataclasses.fields(TrainConfig):
         flags = ["--" + option.name.replace("_", "-"), *ALIASES.get(option.name, ())]
         help_text = option.metadata["help"]
@@ -60,44 +71,64 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         for option in dataclasses.fields(TrainConfig)
         if getattr(args, option.name) is not None
     }
+    split_file = args.split_file
+    if split_file is None and not args.no_split_file:
+        split_file = find_split_file(Path(args.data))
+        if split_file is not None:
+            print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
     info = run_experiment(
         args.data,
         TrainConfig(**overrides),
         settings,
-        split_file=args.split_file,
-        on_event=None if args.json else ProgressPrinter(sys.stderr),
+        split_file=split_file,
+        on_event=ProgressPrinter(sys.stderr),
     )
     run = RunStore(settings.runs_dir).load(info.run_id)
-    per_class = run.evaluation.metrics.per_class if run.evaluation is not None else {}
+    metrics = run.evaluation.metrics if run.evaluation is not None else None
+    per_class = metrics.per_class if metrics is not None else {}
+    zero_shot = run.zero_shot
     result = {
         "run_id": info.run_id,
         "status": info.status,
         "test_accuracy": info.test_accuracy,
+        "test_accuracy_interval": list(metrics.accuracy_interval) if metrics else None,
         "zero_shot_accuracy": info.zero_shot_accuracy,
+        "zero_shot_named_accuracy": zero_shot.named_accuracy if zero_shot else None,
+        "zero_shot_named_classes": list(zero_shot.named_classes) if zero_shot else [],
+        "caveat": metrics.caveat() if metrics else None,
+        "split_file": str(split_file) if split_file else None,
+        "split_digest": run.split.digest if run.split else None,
         "classes": list(info.class_names),
         "per_class": {name: values.to_dict() for name, values in per_class.items()},
         "train_seconds": info.train_seconds,
-        "unmapped_classes": list(run.zero_shot.unmapped_classes) if run.zero_shot else [],
+        "unmapped_classes": list(zero_shot.unmapped_classes) if zero_shot else [],
         "zero_shot_error": run.zero_shot_error,
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
     }
-    return (json.dumps(result) if args.json else _report(result, per_class)), 0
+    return (json.dumps(result) if args.json else _report(result, metrics)), 0
 
 
-def _report(result: dict, per_class: dict[str, ClassMetrics]) -> str:
+def _report(result: dict, metrics: Metrics | None) -> str:
+    fine_tuned = accuracy_text(metrics) if metrics else percent(result["test_accuracy"])
     lines = [
         f"Run {result['run_id']} ({result['status']}) saved in {result['run_dir']}",
-        f"Test accuracy: {percent(result['test_accuracy'])} fine-tuned, "
+        f"Test accuracy: {fine_tuned} fine-tuned, "
         f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet)",
         "",
-        *per_class_table(per_class),
+        *per_class_table(metrics.per_class if metrics else {}),
         "",
         f"Trained in {format_seconds(result['train_seconds'] or 0)}; "
         f"{result['skipped']} file(s) skipped.",
     ]
     if result["unmapped_classes"]:
-        lines.append(f"No ImageNet label for: {', '.join(result['unmapped_classes'])}.")
+        named = result["zero_shot_named_classes"]
+        lines.append(
+            f"ImageNet can name {len(named)} of {len(result['classes'])} classes "
+            f"({', '.join(named) or 'none'}); zero-shot on their photos: "
+            f"{percent(result['zero_shot_named_accuracy'])}. No ImageNet label for: "
+            f"{', '.join(result['unmapped_classes'])}."
+        )
     if result["zero_shot_error"]:
         lines.append(f"Zero-shot baseline skipped: {result['zero_shot_error']}")
     return "\n".join(lines)

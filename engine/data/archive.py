@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
-import secrets
 import shutil
 import stat
 import tempfile
-import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -17,12 +17,14 @@ from pathlib import Path
 from engine import images
 from engine.data.scan import Skipped, is_hidden, visible_subfolders
 from engine.errors import ArchiveError
+from engine.schema import Fields
 from engine.settings import Settings
 
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _COPY_CHUNK = 1 << 16
 _MB = 1024 * 1024
+IMPORT_MARKER = ".transfer-lab-import.json"  # written last, inside a complete extraction
 
 
 @dataclass(frozen=True)
@@ -68,17 +70,24 @@ def import_zip_report(
 ) -> ZipImport:
     """import_zip, also returning the entries left out (nested archives) to show the user.
 
+    The same archive (by content) imported again reuses its first extraction.
+
     Raises:
         ArchiveError: not a zip, unsafe entry, too big, or no class folders inside.
     """
     archive = Path(archive)
     name = images.printable(Path(name or archive).name)
     with _open_zip(archive, name) as bundle:
+        uploads = settings.uploads_dir.resolve()
+        digest = _sha256(archive)
+        earlier = _earlier_import(uploads, digest)
+        if earlier is not None:
+            return earlier
+        final = uploads / _folder_name(name, digest)
         members, skipped = _plan_extraction(bundle, name, settings)
         declared = sum(info.file_size for info, _ in members)
         if declared > settings.max_archive_mb * _MB:
             raise ArchiveError(_too_big_message(name, f"{declared / _MB:.1f} MB", settings))
-        uploads = settings.uploads_dir.resolve()
         uploads.mkdir(parents=True, exist_ok=True)
         # Extract into a hidden sibling and rename at the end, so a failed import leaves
         # nothing behind and a half-extracted folder is never visible as a dataset.
@@ -86,12 +95,73 @@ def import_zip_report(
         try:
             _extract(bundle, members, staging, name, settings)
             dataset_dir = _dataset_folder(staging, name)
-            final = uploads / _fresh_name(name)
+            result = ZipImport(final / dataset_dir.relative_to(staging), tuple(skipped))
+            _write_marker(staging, result, final)
             staging.rename(final)
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            # Another session imported the same archive meanwhile: use that copy.
+            earlier = _earlier_import(uploads, digest)
+            if earlier is None:
+                raise ArchiveError(f"{name} could not be extracted ({error}).") from error
+            return earlier
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return ZipImport(folder=final / dataset_dir.relative_to(staging), skipped=tuple(skipped))
+    return result
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_COPY_CHUNK * 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _folder_name(archive_name: str, digest: str) -> str:
+    """<archive stem>-<content hash>, limited to characters safe on every filesystem."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(archive_name).stem).strip("._")[:40]
+    return f"{stem or 'dataset'}-{digest[:16]}"
+
+
+def _write_marker(staging: Path, result: ZipImport, final: Path) -> None:
+    """Record what the import found, inside the folder, so a later import can reuse it."""
+    marker = {
+        "folder": result.folder.relative_to(final).as_posix(),
+        "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
+    }
+    (staging / IMPORT_MARKER).write_text(json.dumps(marker), encoding="utf-8")
+
+
+def _earlier_import(uploads: Path, digest: str) -> ZipImport | None:
+    """A complete earlier extraction of the archive with this content (whatever it was called
+    then), or None."""
+    for final in sorted(uploads.glob(f"*-{digest[:16]}")):
+        found = _read_marker(final)
+        if found is not None:
+            return found
+    return None
+
+
+def _read_marker(final: Path) -> ZipImport | None:
+    """The import recorded in final, or None (absent, damaged, or not made by an import)."""
+    try:
+        marker = Fields(json.loads((final / IMPORT_MARKER).read_text("utf-8")), IMPORT_MARKER)
+        folder = (final / marker.text("folder")).resolve()
+        skipped = marker.items(
+            "skipped", lambda item, where: Skipped(*_skipped_fields(item, where))
+        )
+    except (OSError, ValueError):
+        return None
+    if not folder.is_relative_to(final) or not folder.is_dir():
+        return None
+    return ZipImport(folder, tuple(skipped))
+
+
+def _skipped_fields(item: object, where: str) -> tuple[str, str]:
+    fields = Fields(item, where)
+    return fields.text("path"), fields.text("reason")
 
 
 def _open_zip(archive: Path, name: str) -> zipfile.ZipFile:
@@ -211,9 +281,3 @@ def _holds_images(folder: Path) -> bool:
         for _, _, names in os.walk(folder)
         for name in names
     )
-
-
-def _fresh_name(archive_name: str) -> str:
-    """<archive stem>-<time>-<random>, limited to characters safe on every filesystem."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(archive_name).stem).strip("._")[:40]
-    return f"{stem or 'dataset'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"

@@ -41,6 +41,16 @@ class Split:
     test: Subset
     notes: tuple[str, ...] = ()  # how the split was made, e.g. "3 rows name missing files"
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Photos per class in each part: {class: {'train': n, 'validation': n, 'test': n}}."""
+        counts = {
+            name: dict.fromkeys(("train", "validation", "test"), 0) for name in self.class_names
+        }
+        for part in ("train", "validation", "test"):
+            for label in getattr(self, part).labels:
+                counts[self.class_names[label]][part] += 1
+        return counts
+
 
 def split_dataset(
     dataset: Dataset, validation_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0

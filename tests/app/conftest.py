@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from engine.classifiers import top_k
+from engine.config import TrainConfig
 from engine.errors import JobBusyError
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
@@ -143,9 +144,13 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
 
 
 def save_fake_run(
-    runs_dir: Path, data_dir: Path, zero_shot: bool = True, status: str = "complete"
+    runs_dir: Path,
+    data_dir: Path,
+    zero_shot: bool = True,
+    status: str = "complete",
+    config: TrainConfig | None = None,
 ) -> str:
-    """Save a run (no model, complete by default) of the dataset's photos; return its id.
+    """Save a run (no model, complete, default recipe unless told) of the dataset's photos.
 
     Every photo is predicted right except the first blue one (called green); zero-shot is
     right on red only (12 of 36: 33.3%), the others get an unmapped label.
@@ -167,6 +172,7 @@ def save_fake_run(
         status=status,
         zero_shot_error=None if zero_shot else "No zero-shot model (TLAB_ZERO_SHOT_MODEL).",
         dataset=str(data_dir),
+        config=config or TrainConfig(),
     )
     return RunStore(runs_dir).save(run)
 

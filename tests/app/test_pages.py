@@ -45,7 +45,7 @@ def test_home_reuses_the_complete_demo_run_and_tells_the_story(app_env: AppEnv):
     button(at, "home_run").click().run()
     assert not at.exception
     assert app_env.jobs.started == []
-    fine_tuned = next(m for m in at.metric if m.label == "Fine-tuned on your photos")
+    fine_tuned = next(m for m in at.metric if m.label == "New head trained on your photos")
     assert fine_tuned.value == "97.2%"
     assert fine_tuned.delta == "+63.9 points"
     assert [m.value for m in at.metric if "zero-shot" in m.label] == ["33.3%"]
@@ -85,7 +85,7 @@ def test_data_lists_skipped_files_with_their_reason(app_env: AppEnv):
     at = app_env.page("data")
     assert not at.exception
     assert "Skipped files (1)" in texts(at, "subheader")
-    assert "broken.png" in at.dataframe[0].value.to_string()
+    assert any("broken.png" in frame.value.to_string() for frame in at.dataframe)
 
 
 def test_data_refuses_a_path_outside_the_allowed_roots(app_env: AppEnv):
@@ -152,7 +152,7 @@ def test_zero_shot_shows_the_model_error_when_it_cannot_load(app_env: AppEnv):
 def test_train_form_starts_the_job_with_the_chosen_config(app_env: AppEnv):
     at = app_env.page("train")
     at.number_input(key="train_epochs").set_value(3)
-    at.number_input(key="train_ft_epochs").set_value(1)
+    at.number_input(key="train_fine_tune_epochs").set_value(1)
     at.checkbox(key="train_augment").check()
     button(at, "train_start").click().run()
     assert not at.exception
@@ -207,7 +207,7 @@ def test_train_when_done_links_to_evaluate(app_env: AppEnv):
     at = app_env.page("train")
     assert not at.exception
     assert "Training finished" in texts(at, "success")
-    assert [link.proto.page for link in at.page_link] == ["evaluate"]
+    assert "evaluate" in [link.proto.page for link in at.page_link]
 
 
 def test_evaluate_filters_the_gallery_by_confusion_cell(app_env: AppEnv):
@@ -282,7 +282,7 @@ def test_runs_lists_compares_and_deletes_after_confirmation(app_env: AppEnv):
     run_id = save_fake_run(app_env.runs_dir, app_env.data_dir)
     at = app_env.page("runs")
     assert not at.exception
-    assert list(at.dataframe[0].value["run"]) == [run_id]
+    assert list(at.dataframe[0].value["id"]) == [run_id]
     assert at.multiselect(key="runs_compare").value == [run_id]
     button(at, "runs_delete").click().run()
     assert RunStore(app_env.runs_dir).list()  # not yet: a confirmation comes first
@@ -302,10 +302,10 @@ def test_runs_export_of_a_run_without_model_shows_the_engine_error(app_env: AppE
 
 def test_runs_offers_no_export_for_a_cancelled_run_and_selects_a_complete_one(app_env: AppEnv):
     complete = save_fake_run(app_env.runs_dir, app_env.data_dir)
-    save_fake_run(app_env.runs_dir, app_env.data_dir, status="cancelled")  # the newest
+    cancelled = save_fake_run(app_env.runs_dir, app_env.data_dir, status="cancelled")  # newest
     at = app_env.page("runs")
     assert at.selectbox(key="runs_selected").value == complete
-    at.selectbox(key="runs_selected").select_index(0).run()
+    at.selectbox(key="runs_selected").set_value(cancelled).run()
     assert not at.exception
     assert not [b for b in at.button if b.key == "runs_export"]
     assert "nothing to export" in texts(at, "info")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from engine.events import History
-from engine.metrics import ClassMetrics
 from tests.support.runs import make_run, prediction
 from ui.confusion import confusion_figure
 from ui.curves import curve_figure
 from ui.tables import per_class_table, percent
+from ui.topk_bars import short_label, topk_figure
 
 ROWS = [
     prediction("cat", path="a", confidence=0.9),
@@ -65,7 +65,23 @@ def test_curve_figure_draws_train_and_validation_and_marks_fine_tuning():
 
 
 def test_tables_and_percent():
-    per_class = {"cat": ClassMetrics(1.0, 0.5, 0.67, 2)}
-    table = per_class_table(per_class, {"cat": ClassMetrics(0.2, 0.2, 0.2, 2)})
-    assert table.loc["cat", "zero-shot f1"] == 0.2
+    run = make_run(("cat", "dog"), [prediction("cat", zero_shot="cat"), prediction("dog")])
+    table = per_class_table(run.evaluation.metrics.per_class, run.zero_shot)
+    assert table.loc["cat", "recall"] == "100.0%"
+    assert table.loc["cat", "zero-shot f1"] == "100.0%"
+    assert table.loc["dog", "zero-shot f1"] == "n/a", "ImageNet cannot name dog here"
     assert percent(0.8734) == "87.3%" and percent(None) == "n/a"
+
+
+def test_top_k_labels_are_first_synonyms_on_one_shared_axis():
+    figure = topk_figure([("tabby, tabby cat", 0.7), ("Egyptian cat", 0.2)])
+    assert list(figure.data[0].y) == ["Egyptian cat", "tabby"]
+    assert list(figure.layout.xaxis.range) == [0, 1]
+    assert short_label("a" * 40).endswith("…") and len(short_label("a" * 40)) == 24
+
+
+def test_confusion_colour_ticks_are_whole_photos_and_shares_when_normalised():
+    counts = confusion_figure([[2, 1], [0, 3]], ("cat", "dog"))
+    assert counts.data[0].marker.colorbar.dtick == 1
+    shares = confusion_figure([[2, 1], [0, 3]], ("cat", "dog"), normalised=True)
+    assert list(shares.data[0].text) == ["67%", "33%", "0%", "100%"]

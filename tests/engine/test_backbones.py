@@ -11,11 +11,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from engine import backbones
 from engine.backbones import (
     BACKBONES,
     DEFAULT_BACKBONE,
     get_backbone,
     register_backbone,
+    unavailable_reason,
     weights_source,
 )
 from engine.errors import ConfigError, ModelUnavailableError
@@ -178,3 +180,19 @@ def test_real_mobilenet_features_match_the_hub_feature_vector(offline_settings):
     assert features.min() >= 0 and features.max() <= 6  # pooled ReLU6 activations
     cosine = features @ expected / (np.linalg.norm(features) * np.linalg.norm(expected))
     assert cosine > 0.99
+
+
+def test_unavailable_backbones_say_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(backbones, "_online", lambda: False)
+    local = tmp_path / "mobilenet.weights.h5"
+    assert "missing" in unavailable_reason("mobilenet_v2", str(local))
+    local.write_bytes(b"x")
+    assert unavailable_reason("mobilenet_v2", str(local)) is None
+    assert "offline" in unavailable_reason("resnet50", str(local))
+    cached = tmp_path / "keras" / "models" / get_backbone("resnet50").keras_file
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"x")
+    assert unavailable_reason("resnet50", str(local)) is None, "Keras' cached download counts"
+    monkeypatch.setattr(backbones, "_online", lambda: True)
+    assert unavailable_reason("inception_v3", str(local)) is None

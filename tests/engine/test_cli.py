@@ -18,7 +18,9 @@ from engine.classifiers import FineTunedClassifier
 from engine.cli import predict as cli_predict
 from engine.cli import train as cli_train
 from engine.config import TrainConfig
-from engine.data.scan import Skipped
+from engine.data.record import record_split
+from engine.data.scan import Skipped, scan_dataset
+from engine.data.split import Split, make_split
 from engine.errors import ModelUnavailableError
 from engine.events import ProgressEvent
 from engine.runs import RunStore
@@ -120,7 +122,7 @@ def test_train_json_prints_exactly_one_json_object(capsys, runs_dir, fake_experi
     assert result["skipped"] == 2
     assert result["status"] == "complete"
     assert "noise that Keras would print" in err
-    assert "epoch" not in err, "no progress lines in --json mode"
+    assert "head epoch 1/2" in err, "progress goes to stderr in --json mode too"
 
 
 def test_train_shows_progress_on_stderr_and_a_summary_on_stdout(capsys, runs_dir, fake_experiment):
@@ -130,7 +132,9 @@ def test_train_shows_progress_on_stderr_and_a_summary_on_stdout(capsys, runs_dir
     assert "[2/3] Training the new head" in err
     assert "head epoch 1/2  loss 0.500  ETA 3 s" in err
     assert "\r" not in err, "plain lines when stderr is not a terminal"
-    assert "Test accuracy: 75.0% fine-tuned, 66.7% zero-shot" in out
+    assert "Test accuracy: 75.0% (95% CI " in out and "12 photos" in out
+    assert "fine-tuned, 66.7% zero-shot" in out
+    assert "only 12 test photos" in out, "a small test set is said beside the number"
     assert "precision" in out and "green" in out
     assert "Trained in 1 min 05 s; 2 file(s) skipped." in out
     assert "No ImageNet label for: green." in out
@@ -455,3 +459,72 @@ def test_every_train_config_field_is_a_train_flag(capsys, runs_dir, fake_experim
     help_text = run_cli(capsys, "train", "--help")[1]
     for option in dataclasses.fields(TrainConfig):
         assert "--" + option.name.replace("_", "-") in help_text, option.name
+
+
+def save_run_with_split(runs_dir: Path, image_folder: Path) -> tuple[str, Split]:
+    """A run that recorded its split of image_folder (as every new run does)."""
+    config = TrainConfig(seed=0, validation_fraction=0.1, test_fraction=0.25, batch_size=8)
+    split = make_split(scan_dataset(image_folder), config)
+    run = make_run(COLORS, PREDICTIONS, config=config, dataset=str(image_folder))
+    run = dataclasses.replace(run, split=record_split(split, image_folder))
+    return RunStore(runs_dir).save(run, tiny_classifier()), split
+
+
+def write_split_file(path: Path, root: Path, test_of) -> Path:
+    """A splits.csv over every photo of root; test_of(index) says which go to test."""
+    photos = sorted(root.glob("*/*.png"))
+    with path.open("w", newline="") as file:
+        rows = [["path", "label", "split"]]
+        rows += [
+            [f"{p.parent.name}/{p.name}", p.parent.name, "test" if test_of(i) else "train"]
+            for i, p in enumerate(photos)
+        ]
+        csv.writer(file).writerows(rows)
+    return path
+
+
+def test_evaluate_uses_the_runs_own_test_photos_by_default(capsys, image_folder, runs_dir):
+    # Protection: the run's split.json; without it evaluate drew a new random split whose test
+    # part held training photos (96% instead of the run's 84% on the flowers).
+    run_id, split = save_run_with_split(runs_dir, image_folder)
+    write_split_file(image_folder / "splits.csv", image_folder, lambda i: i % 2 == 0)
+    argv = ["evaluate", "--run", run_id, "--runs-dir", str(runs_dir), "--json"]
+
+    code, out, _ = run_cli(capsys, *argv)
+
+    result = json.loads(out)
+    assert (code, result["test_photos"], result["overlap"]) == (0, "run", 0)
+    assert result["num_images"] == len(split.test)
+    assert result["data"] == str(image_folder), "the run's own folder by default"
+
+
+def test_evaluate_refuses_a_split_whose_test_photos_were_trained_on(
+    capsys, image_folder, runs_dir, tmp_path
+):
+    run_id, split = save_run_with_split(runs_dir, image_folder)
+    everything = write_split_file(tmp_path / "all.csv", image_folder, lambda i: i > 0)
+    argv = ["evaluate", "--run", run_id, "--split-file", str(everything)]
+    argv += ["--runs-dir", str(runs_dir)]
+
+    assert_user_error(run_cli(capsys, *argv), "were used to train or tune run")
+    code, out, err = run_cli(capsys, *argv, "--allow-overlap", "--json")
+
+    result = json.loads(out)
+    trained = len(split.train) + len(split.validation)
+    assert code == 0 and result["overlap"] == trained - 1  # photo 0 is train in all.csv
+    assert "inflated" in err and "inflated" in " ".join(result["notes"])
+
+
+def test_train_picks_up_the_folders_split_file_like_the_app(
+    capsys, image_folder, runs_dir, fake_experiment
+):
+    split_file = write_split_file(image_folder / "splits.csv", image_folder, lambda i: i % 4 == 0)
+    data = ["--data", str(image_folder), "--runs-dir", str(runs_dir)]
+
+    assert run_cli(capsys, "train", *data)[0] == 0
+    assert run_cli(capsys, "train", *data, "--no-split-file")[0] == 0
+
+    assert [Path(call["split_file"] or "") for call in fake_experiment.calls] == [
+        split_file,
+        Path(""),
+    ]

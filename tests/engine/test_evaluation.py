@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from engine.data.split import Subset
-from engine.evaluation import Evaluation, Prediction, ZeroShotResult, evaluate, predict_subset
+from engine.evaluation import (
+    Evaluation,
+    Prediction,
+    ZeroShotResult,
+    evaluate,
+    predict_subset,
+    round_robin,
+)
 from engine.metrics import ClassMetrics, Metrics, compute_metrics
 from engine.zero_shot import ZeroShotReport
 
@@ -153,3 +160,23 @@ def test_zero_shot_result_is_json_ready_for_the_run_store():
     assert result["confusion"] == [[2, 0, 0], [0, 1, 0], [0, 0, 0]]
     assert result["mapping"] == {"a": [986], "b": [282], "c": []}
     assert result["unmapped_classes"] == ["c"]
+
+
+def test_round_robin_takes_each_class_in_turn():
+    rows = [Prediction(f"/{c}{i}", c, c, 0.9) for c in ("a", "b", "c") for i in range(3)]
+    assert [row.path for row in round_robin(rows, 5)] == ["/a0", "/b0", "/c0", "/a1", "/b1"]
+    assert round_robin(rows[:2], 5) == rows[:2]
+
+
+def test_zero_shot_named_accuracy_leaves_out_classes_imagenet_cannot_name():
+    result = zero_shot_report().result  # 'c' is unmapped; a: 2 of 3 right, b: 1 of 1
+    assert result.named_classes == ("a", "b")
+    assert result.named_accuracy == pytest.approx(3 / 4)
+    assert result.metrics.accuracy == pytest.approx(3 / 5)
+
+
+def test_predictions_csv_has_a_row_per_photo():
+    result = Evaluation(compute_metrics([0], [0], CLASSES), (Prediction("/x.png", "a", "a", 0.5),))
+    lines = result.predictions_csv().splitlines()
+    assert lines[0].startswith("path,true,predicted,confidence")
+    assert lines[1].startswith("/x.png,a,a,0.5")

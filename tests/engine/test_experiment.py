@@ -37,6 +37,9 @@ class Fakes:
 
     def __init__(self, root: Path) -> None:
         paths = tuple(root / name / f"{i}.png" for name in CLASSES for i in range(3))
+        for path in paths:  # the split record hashes the files (never decoded here)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(path.name.encode() + path.parent.name.encode())
         self.dataset = Dataset(
             root=root,
             class_names=CLASSES,
@@ -170,6 +173,9 @@ def test_a_complete_run_is_saved_with_every_figure(fakes, settings):
         "stage": ["head", "head"],
     }
     assert run.evaluation.predictions[0].path == str(fakes.split.test.paths[0])
+    assert run.split.counts() == {"train": 4, "validation": 0, "test": 2}
+    assert [photo.path for photo in run.split.parts["test"]] == ["cat/2.png", "dog/2.png"]
+    assert run.info.mapping_source == "automatic" and run.info.uses_defaults is False
     assert load_run_classifier(RunStore(settings.runs_dir), info.run_id).class_names == CLASSES
 
 
@@ -212,6 +218,7 @@ def test_a_mapping_is_passed_to_the_zero_shot_evaluation(fakes, settings):
         "pets", TrainConfig(), settings, mapping=mapping, zero_shot=loader_of("hub")
     )
     assert fakes.calls["evaluate_zero_shot"][3] == mapping
+    assert RunStore(settings.runs_dir).list()[0].mapping_source == "edited"
 
 
 def test_a_missing_zero_shot_model_is_noted_not_fatal(fakes, settings):

@@ -177,8 +177,8 @@ def test_a_training_killed_mid_epoch_leaves_no_run_and_the_next_one_saves(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["features", "head", "fine_tune"])
-def test_cancel_in_any_stage_saves_only_a_cancelled_run(image_folder, settings, stage):
+@pytest.mark.parametrize("stage", ["features", "head"])
+def test_cancel_before_fine_tuning_saves_only_a_cancelled_run(image_folder, settings, stage):
     # Protection: run_experiment saves a cancelled training as status 'cancelled' without a
     # model and re-raises TrainingCancelled; 'latest' and load_model skip such runs.
     cancel = threading.Event()
@@ -192,9 +192,31 @@ def test_cancel_in_any_stage_saves_only_a_cancelled_run(image_folder, settings, 
         run_experiment(image_folder, config, settings, on_event=on_event, cancel=cancel)
 
     info = assert_only_a_cancelled_run(RunStore(settings.runs_dir))
-    history = RunStore(settings.runs_dir).load(info.run_id).history
-    expected_epochs = {"features": [], "head": [], "fine_tune": ["head"] * 3}[stage]
-    assert history.get("stage") == expected_epochs, "the curves so far are kept"
+    assert RunStore(settings.runs_dir).load(info.run_id).history.get("stage") == []
+
+
+def test_cancel_during_fine_tuning_keeps_the_stage_one_model(image_folder, settings):
+    # Protection: training.FineTuneCancelled carries the stage-1 model (weights restored from
+    # before fine-tuning); the experiment evaluates it and saves a 'partial' run.
+    cancel = threading.Event()
+
+    def on_event(event: ProgressEvent) -> None:
+        if event.kind == "batch" and event.stage == "fine_tune":
+            cancel.set()
+
+    config = dataclasses.replace(QUICK, epochs=3, fine_tune_epochs=3)
+    with pytest.raises(TrainingCancelled) as cancelled:
+        run_experiment(image_folder, config, settings, on_event=on_event, cancel=cancel)
+
+    store = RunStore(settings.runs_dir)
+    [info] = store.list()
+    run = store.load(info.run_id)
+    assert cancelled.value.kept_model and info.status == "partial" and info.has_model
+    assert run.history.get("stage")[:3] == ["head"] * 3, "the curves so far are kept"
+    assert run.evaluation.accuracy == info.test_accuracy
+    assert load_run_classifier(store, info.run_id).class_names == run.info.class_names
+    with pytest.raises(RunNotFoundError, match="no complete run"):
+        store.load("latest")  # 'latest' still means a finished training
 
 
 def held_once_at(stage: str) -> Callable[..., RunInfo]:
@@ -233,16 +255,19 @@ def test_a_cancelled_job_ends_its_thread_and_frees_the_manager(image_folder, set
     cancelled = jobs.wait(WAIT)
 
     assert cancelled.state == "cancelled", cancelled.summary()
+    assert cancelled.kept_model == (stage == "fine_tune")
     assert f"training-{job_id}" not in [thread.name for thread in threading.enumerate()]
     store = RunStore(settings.runs_dir)
-    assert_only_a_cancelled_run(store)
+    if stage == "head":
+        assert_only_a_cancelled_run(store)
 
     jobs.start(image_folder, QUICK)
     done = jobs.wait(WAIT)
 
     assert done.state == "done", done.summary()
     assert store.load("latest").info.run_id == done.run_id
-    assert sorted(info.status for info in store.list()) == ["cancelled", "complete"]
+    kept = "partial" if stage == "fine_tune" else "cancelled"
+    assert sorted(info.status for info in store.list()) == sorted([kept, "complete"])
 
 
 # --- 3. models that cannot be loaded ----------------------------------------------------------

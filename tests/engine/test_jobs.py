@@ -230,3 +230,30 @@ def test_summary_of_a_running_job():
 )
 def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text
+
+
+def test_the_eta_counts_down_between_events_and_the_job_shows_its_config(settings, monkeypatch):
+    # Protection: a long first batch (graph tracing) or a validation pass sends no event; the
+    # ETA then counted nothing down and looked stalled.
+    runner = FakeRunner()
+    jobs = JobManager(settings, runner=runner)
+    config = TrainConfig(epochs=4)
+    jobs.start("data", config)
+    assert runner.reached_last_epoch.wait(WAIT)
+    jobs._on_event(ProgressEvent("batch", "fine_tune", 3, 4, 1, 2, 1, 9, eta_seconds=60.0))
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + 25)
+    snapshot = jobs.snapshot()
+    monkeypatch.undo()
+    runner.release.set()
+    jobs.wait(WAIT)
+
+    assert 34 <= snapshot.eta_seconds <= 35.5
+    assert (snapshot.config, snapshot.data_dir) == (config, "data")
+
+
+def test_a_long_failure_is_one_short_line_in_the_summary():
+    snapshot = JobSnapshot(state="failed", message="Weights file /x is corrupt\n" + "y" * 500)
+    assert snapshot.summary() == "Training failed: Weights file /x is corrupt"
+    long = JobSnapshot(state="failed", message="z" * 500).summary()
+    assert len(long) < 120 and long.endswith("…")

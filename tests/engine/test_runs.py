@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import zipfile
 from pathlib import Path
 
 import keras
@@ -22,7 +21,7 @@ import pytest
 
 from engine import runs as runs_module
 from engine.classifiers import FineTunedClassifier, load_run_classifier
-from engine.errors import ConfigError, ModelUnavailableError, RunNotFoundError, RunStoreError
+from engine.errors import ModelUnavailableError, RunNotFoundError, RunStoreError
 from engine.export import export
 from engine.model import Preprocess
 from engine.runs import RunStore
@@ -245,50 +244,6 @@ def test_delete_removes_the_run(store, classifier):
         store.delete(gone)
 
 
-def test_export_keras_returns_the_saved_model(store, classifier):
-    run_id = save(store, classifier)
-    assert export(store, run_id, "keras") == store.root / run_id / "model.keras"
-
-
-def test_export_savedmodel_zips_a_loadable_saved_model(store, classifier):
-    run_id = save(store, classifier)
-
-    path = export(store, run_id, "savedmodel")
-
-    assert path == store.root / run_id / "export" / "savedmodel.zip"
-    with zipfile.ZipFile(path) as archive:
-        assert "savedmodel/saved_model.pb" in archive.namelist()
-    assert [p.name for p in path.parent.iterdir()] == ["savedmodel.zip"], "temp files removed"
-    assert export(store, run_id, "savedmodel") == path  # the second request reuses the file
-
-
-@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
-def test_export_tflite_gives_the_same_probabilities(store, classifier):
-    import tensorflow as tf
-
-    run_id = save(store, classifier)
-
-    path = export(store, run_id, "tflite")
-
-    assert path == store.root / run_id / "export" / "model.tflite"
-    interpreter = tf.lite.Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
-    image = np.random.default_rng(1).uniform(0, 255, (1, SIZE, SIZE, 3)).astype("float32")
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
-    interpreter.invoke()
-    probs = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-    np.testing.assert_allclose(probs, classifier.model(image), atol=1e-5)
-    assert [p.name for p in path.parent.iterdir()] == ["model.tflite"]
-
-
-def test_export_refuses_unknown_formats_and_cancelled_runs(store):
-    run_id = save(store, None, status="cancelled")
-    with pytest.raises(ConfigError, match="keras, savedmodel, tflite"):
-        export(store, run_id, "onnx")
-    with pytest.raises(RunNotFoundError, match="has no model"):
-        export(store, run_id, "tflite")
-
-
 def test_a_corrupt_model_file_is_reported_not_raised_raw(store, classifier):
     run_id = save(store, classifier)
     (store.root / run_id / "model.keras").write_bytes(b"not a zip")
@@ -378,3 +333,18 @@ def test_a_run_written_by_a_newer_version_is_named_not_misread(store, classifier
 
     with pytest.raises(RunNotFoundError, match="newer version of Transfer Lab"):
         store.load(run_id)
+
+
+def test_notes_and_the_demo_pin_are_saved_with_the_store(store, classifier):
+    run_id, cancelled = save(store, classifier), save(store, None, status="cancelled")
+
+    store.set_notes(run_id, "  augment off, 30 epochs  ")
+    store.pin_demo(run_id)
+
+    assert store.info(run_id).notes == "augment off, 30 epochs"
+    assert store.load(run_id).evaluation.accuracy == pytest.approx(2 / 3), "the rest is kept"
+    assert store.demo_pin() == run_id
+    with pytest.raises(RunNotFoundError, match="no model"):
+        store.pin_demo(cancelled)
+    store.delete(run_id)
+    assert store.demo_pin() is None, "a deleted run is no longer pinned"

@@ -47,11 +47,16 @@ def test_good_zip_is_extracted_through_its_wrapper_folder(
     assert dataset.counts() == {"cats": 6, "dogs": 6}
 
 
-def test_each_import_gets_a_fresh_folder(tmp_path: Path, settings: Settings) -> None:
+def test_the_same_archive_again_reuses_its_extraction(tmp_path: Path, settings: Settings) -> None:
     archive = badfiles.dataset_zip(tmp_path / "d.zip", wrapper=None)
     first = import_zip(archive, settings)
-    second = import_zip(archive, settings)
-    assert first != second and first.parent == second.parent == settings.uploads_dir
+    (first / "cats" / "added-later.txt").write_text("kept")  # proves nothing is re-extracted
+    again = import_zip(archive, settings, name="renamed copy.zip")
+    other = import_zip(badfiles.dataset_zip(tmp_path / "e.zip", wrapper="x"), settings)
+
+    assert again == first and (again / "cats" / "added-later.txt").exists()
+    assert other != first and other.parent.parent == first.parent == settings.uploads_dir
+    assert len(list(settings.uploads_dir.iterdir())) == 2, "no second copy, no staging left"
 
 
 def test_name_of_the_upload_is_used_for_messages_and_folder(
@@ -141,4 +146,4 @@ def test_zip_with_a_single_class_is_left_for_scanning_to_explain(
         for name, data in entries.items():
             bundle.writestr(name, data)
     folder = import_zip(archive, settings)
-    assert [p.name for p in folder.iterdir()] == ["cats"]
+    assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == ["cats"]
