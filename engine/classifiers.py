@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Protocol
 
 import keras
@@ -14,6 +16,9 @@ from engine import model as _registers_layers  # noqa: F401
 from engine.backbones import get_backbone
 from engine.errors import ImageError, ModelUnavailableError, first_line
 from engine.runs import RunStore
+
+MAX_CONFIG_BYTES = 16 * 2**20  # a model's config.json is kilobytes; Keras parses it whole
+MAX_MODEL_BYTES = 4 * 2**30  # weights of the largest backbone are ~100 MB
 
 
 class Classifier(Protocol):
@@ -109,14 +114,43 @@ def load_run_classifier(store: RunStore, run_id: str) -> FineTunedClassifier:
     """
     info = store.info(run_id)
     path = store.model_path(info.run_id)
+    fix = "Delete the run and train again."
     try:
+        _check_archive(path)
         model = keras.saving.load_model(path, safe_mode=True)
+    except ModelUnavailableError as exc:
+        raise ModelUnavailableError(f"The model of run '{info.run_id}' {exc} {fix}") from exc
     except Exception as exc:  # Keras raises ValueError, OSError, zip errors... for bad files
         raise ModelUnavailableError(
-            f"The model of run '{info.run_id}' ({path}) cannot be loaded: {first_line(exc)}. "
-            "Delete the run and train again."
+            f"The model of run '{info.run_id}' ({path}) cannot be loaded: {first_line(exc)}. {fix}"
         ) from exc
-    input_size = model.input_shape[1]
-    if input_size is None:
-        input_size = get_backbone(info.config.backbone).input_size
+    shape, outputs = tuple(model.input_shape), model.output_shape[-1]
+    if len(shape) != 4 or shape[-1] != 3 or shape[1] != shape[2]:
+        raise ModelUnavailableError(
+            f"The model of run '{info.run_id}' takes inputs shaped {shape}, not square RGB "
+            f"photos [N, size, size, 3]. {fix}"
+        )
+    if outputs != len(info.class_names):
+        raise ModelUnavailableError(
+            f"The model of run '{info.run_id}' has {outputs} outputs but the run names "
+            f"{len(info.class_names)} classes; its files do not belong together. {fix}"
+        )
+    input_size = shape[1] or get_backbone(info.config.backbone).input_size
     return FineTunedClassifier(model, info.class_names, int(input_size))
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a .keras whose parts would blow up in memory before Keras reads them (a 4.5 MB
+    file can inflate a config.json of gigabytes)."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    too_big = [
+        m.filename
+        for m in members
+        if m.filename.endswith(".json") and m.file_size > MAX_CONFIG_BYTES
+    ]
+    if too_big or sum(m.file_size for m in members) > MAX_MODEL_BYTES:
+        raise ModelUnavailableError(
+            f"({path.name}) holds parts too large for a model of this product "
+            f"({', '.join(too_big) or 'over ' + str(MAX_MODEL_BYTES // 2**30) + ' GB in all'})."
+        )

@@ -25,6 +25,10 @@ class PathNotAllowedError(TransferLabError):
     """A user-typed path resolves outside the allowed data roots."""
 
 
+class BadPathError(TransferLabError):
+    """A user-given path cannot be used at all (NUL byte, too long, unknown ~user, link loop)."""
+
+
 class ModelUnavailableError(TransferLabError):
     """A model or labels file cannot be loaded; the message names the setting that fixes it."""
 

@@ -16,7 +16,8 @@ from engine.backbones import get_backbone
 from engine.classifiers import load_run_classifier
 from engine.errors import RunStoreError, first_line
 from engine.run_record import RunInfo
-from engine.runs import TMP_PREFIX, RunStore, fsync_file
+from engine.runs import TMP_PREFIX, RunStore
+from engine.store_files import fsync_file
 
 MODEL_FILES = {"keras": "model.keras", "savedmodel": "savedmodel", "tflite": "model.tflite"}
 _HOW_TO_LOAD = {
@@ -50,9 +51,10 @@ def export(store: RunStore, run_id: str, fmt: str) -> Path:
         RunStoreError: the file cannot be written or converted.
     """
     target = store.export_path(run_id, fmt)
-    if target.is_file():  # written atomically, so an existing bundle is complete
+    if target.is_file() and not target.is_symlink():  # written atomically: complete
         return target
     info = store.info(run_id)
+    _check_inside(target, store)
     work = target.parent / f"{TMP_PREFIX}{secrets.token_hex(4)}"
     try:
         work.mkdir(parents=True)
@@ -75,6 +77,16 @@ def export(store: RunStore, run_id: str, fmt: str) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _check_inside(target: Path, store: RunStore) -> None:
+    """Refuse to write anywhere but the run's own folder, whatever links lie on the way."""
+    run_folder = (store.root / target.parent.parent.name).resolve()
+    if not target.parent.resolve().is_relative_to(run_folder) or target.is_symlink():
+        raise RunStoreError(
+            f"Run '{run_folder.name}': {target} resolves outside its run folder; remove the "
+            "link and export again."
+        )
 
 
 def _write_model(store: RunStore, info: RunInfo, fmt: str, bundle: Path) -> None:

@@ -23,6 +23,8 @@ FORMAT = 2
 # 'partial': fine-tuning was cancelled; the run kept (and was evaluated with) its stage-1 model.
 STATUSES = ("complete", "partial", "cancelled")
 MAPPING_SOURCES = ("automatic", "edited", "unknown")  # 'unknown': saved before it was recorded
+MAX_CLASSES = 1000  # ImageNet has 1000; a run.json with more is not one this product wrote
+MAX_NAME_CHARS = 255  # a class is a folder name
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class RunInfo:
             created=fields.text("created"),
             status=status,
             dataset=fields.text("dataset"),
-            class_names=fields.texts("class_names"),
+            class_names=_class_names(fields.texts("class_names"), where),
             config=_config(config),
             test_accuracy=fields.number("test_accuracy", optional=True),
             zero_shot_accuracy=fields.number("zero_shot_accuracy", optional=True),
@@ -133,6 +135,14 @@ class RunInfo:
             mapping_source=mapping_source,
             notes=fields.text("notes", optional=True) or "",
         )
+
+
+def _class_names(names: tuple[str, ...], where: str) -> tuple[str, ...]:
+    if not 2 <= len(names) <= MAX_CLASSES or len(set(names)) != len(names):
+        raise RecordError(f"{where}: class_names must be 2 to {MAX_CLASSES} different names")
+    if any(not name or len(name) > MAX_NAME_CHARS for name in names):
+        raise RecordError(f"{where}: a class name is empty or over {MAX_NAME_CHARS} characters")
+    return names
 
 
 _CONFIG_READERS = {
@@ -254,6 +264,9 @@ class Run:
         evaluation = None
         if info.has_model:
             rows = read_list(predictions, "predictions.json", Prediction.from_dict)
+            known = set(classes)
+            if any(row.true not in known or row.predicted not in known for row in rows):
+                raise RecordError("predictions.json names a class the run does not have")
             evaluation = Evaluation(
                 metrics=Metrics.from_dict(metrics, classes, "metrics.json"),
                 predictions=tuple(rows),
@@ -270,6 +283,11 @@ class Run:
         )
 
 
+def _epoch_value(data: object, where: str) -> float | None:
+    """A metric of one epoch; null where training diverged (saved NaN, written as null)."""
+    return None if data is None else number(data, where)
+
+
 def _history(data: object) -> History:
     fields = Fields(data, "history.json")
     values: dict[str, list] = {}
@@ -277,5 +295,5 @@ def _history(data: object) -> History:
         if name == "stage":
             values[name] = list(fields.texts(name))
         else:
-            values[name] = read_list(series, f"history.json.{name}", number)
+            values[name] = read_list(series, f"history.json.{name}", _epoch_value)
     return History(values)

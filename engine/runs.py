@@ -1,25 +1,35 @@
-"""Run store on disk: one folder per run, written atomically; list, load, delete, file paths."""
+"""Run store on disk: one folder per run, written atomically; list, load, delete, file paths.
+
+Nothing in the store is followed through a symbolic link, and only what the store itself
+created (its temp folders, marked) is ever cleaned up.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from engine.errors import ConfigError, RunNotFoundError, RunStoreError, first_line
 from engine.run_record import Run, RunInfo
 from engine.schema import Fields, RecordError
+from engine.store_files import (
+    fsync_dir,
+    fsync_file,
+    is_link_or_missing,
+    read_json,
+    replace_json,
+    write_json,
+)
 
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
 
@@ -27,6 +37,8 @@ RUN_FILE = "run.json"
 SPLIT_FILE = "split.json"
 MODEL_FILE = "model.keras"
 DEMO_PIN_FILE = ".demo-pin.json"  # the run the presenter chose for the Demo page
+STORE_MARKER = ".transfer-lab-runs"  # says the folder is a run store (written on first save)
+TMP_MARKER = ".transfer-lab-tmp"  # inside every temp folder the store makes
 EXPORT_DIR = "export"
 TMP_PREFIX = ".tmp-"
 STALE_TMP_SECONDS = 3600  # a save takes seconds; an hour-old temp folder is from a killed process
@@ -44,6 +56,14 @@ class SavesModel(Protocol):
 
     @property
     def model(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run folder that cannot be read, and why (listed so the user can delete it)."""
+
+    run_id: str
+    reason: str
 
 
 def utc_now() -> str:
@@ -73,25 +93,21 @@ class RunStore:
         """
         run_id = self._unused_id()
         info = dataclasses.replace(run.info, run_id=run_id, created=run.info.created or utc_now())
-        tmp = self.root / f"{TMP_PREFIX}{run_id}"
+        tmp = self._make_temp_dir(run_id)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp.mkdir()
-        except OSError as exc:
-            raise self._save_error(exc) from exc
-        try:
-            _write_json(tmp / "config.json", dataclasses.asdict(info.config))
-            _write_json(tmp / "history.json", run.history.values)
-            _write_json(tmp / "metrics.json", run.metrics_dict())
-            _write_json(tmp / "predictions.json", run.predictions_list())
+            write_json(tmp / "config.json", dataclasses.asdict(info.config))
+            write_json(tmp / "history.json", run.history.values)
+            write_json(tmp / "metrics.json", run.metrics_dict())
+            write_json(tmp / "predictions.json", run.predictions_list())
             if run.split is not None:
-                _write_json(tmp / SPLIT_FILE, run.split.to_dict())
+                write_json(tmp / SPLIT_FILE, run.split.to_dict())
             if classifier is not None:
                 classifier.model.save(tmp / MODEL_FILE)
                 fsync_file(tmp / MODEL_FILE)
+            (tmp / TMP_MARKER).unlink()
             # run.json last: a folder holding it has every other file complete.
-            _write_json(tmp / RUN_FILE, info.to_dict())
-            _fsync_dir(tmp)
+            write_json(tmp / RUN_FILE, info.to_dict())
+            fsync_dir(tmp)
             os.rename(tmp, self.root / run_id)
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -99,33 +115,17 @@ class RunStore:
                 raise self._save_error(exc) from exc
             raise
         with contextlib.suppress(OSError):  # the run is saved; this only hastens durability
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         return run_id
 
     def list(self, status: str | None = None) -> list[RunInfo]:
-        """Readable runs (of one status, when given), newest first; damaged ones are skipped."""
-        if not self.root.is_dir():
-            return []
-        self._remove_stale_temp_dirs()
-        try:
-            folders = list(self.root.iterdir())
-        except OSError as exc:
-            raise RunStoreError(
-                f"Could not read the runs folder {self.root}: {first_line(exc)}. "
-                "Check its permissions or point TLAB_RUNS_DIR at another folder."
-            ) from exc
-        runs = []
-        for folder in folders:
-            if folder.name.startswith(".") or not folder.is_dir():
-                continue
-            try:
-                info = _read_info(folder)
-            except _DAMAGED as exc:
-                logger.warning("Ignoring damaged run folder %s: %s", folder, exc)
-                continue
-            if status is None or info.status == status:
-                runs.append(info)
+        """Readable runs (of one status, when given), newest first; see damaged() for the rest."""
+        runs = [info for info in self._read_all()[0] if status is None or info.status == status]
         return sorted(runs, key=lambda info: (info.created, info.run_id), reverse=True)
+
+    def damaged(self) -> list[DamagedRun]:
+        """Run folders whose run.json cannot be read, with the reason (every other run works)."""
+        return self._read_all()[1]
 
     def info(self, run_id: str) -> RunInfo:
         """The headline facts of a run ('latest' = newest complete). Raises RunNotFoundError."""
@@ -136,16 +136,21 @@ class RunStore:
             raise self._damaged_error(folder, exc) from exc
 
     def load(self, run_id: str) -> Run:
-        """Read a run ('latest' = newest complete). Raises RunNotFoundError."""
+        """Read a run ('latest' = newest complete), every file checked against the schema.
+
+        Raises:
+            RunNotFoundError: no such run, or it is damaged (the message says which file and
+                field).
+        """
         folder = self._folder(run_id)
         split_file = folder / SPLIT_FILE
         try:
             return Run.from_files(
                 _read_info(folder),
-                history=_read_json(folder / "history.json"),
-                metrics=_read_json(folder / "metrics.json"),
-                predictions=_read_json(folder / "predictions.json"),
-                split=_read_json(split_file) if split_file.is_file() else None,
+                history=read_json(folder / "history.json"),
+                metrics=read_json(folder / "metrics.json"),
+                predictions=read_json(folder / "predictions.json"),
+                split=read_json(split_file) if split_file.exists() else None,
             )
         except _DAMAGED as exc:
             raise self._damaged_error(folder, exc) from exc
@@ -171,26 +176,17 @@ class RunStore:
     def demo_pin(self) -> str | None:
         """The pinned Demo run's id, if it still exists with a model."""
         try:
-            run_id = Fields(_read_json(self.root / DEMO_PIN_FILE), DEMO_PIN_FILE).text("run_id")
+            run_id = Fields(read_json(self.root / DEMO_PIN_FILE), DEMO_PIN_FILE).text("run_id")
             return run_id if self.info(run_id).has_model else None
         except (*_DAMAGED, RunNotFoundError):
             return None
 
-    def _replace_json(self, path: Path, data: Any) -> None:
-        """Write data to path through a temp file and a rename: readers see old or new."""
-        tmp = path.with_name(f"{TMP_PREFIX}{secrets.token_hex(4)}-{path.name}")
-        try:
-            _write_json(tmp, data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise self._save_error(exc) from exc
-
     def model_path(self, run_id: str) -> Path:
-        """The run's model.keras. Raises RunNotFoundError when the run has none (cancelled)."""
+        """The run's model.keras (a regular file, never a link). Raises RunNotFoundError when the
+        run has none (cancelled) or it is not a plain file."""
         folder = self._folder(run_id)
         path = folder / MODEL_FILE
-        if not path.is_file():
+        if is_link_or_missing(path) or not path.is_file():
             status = self.info(folder.name).status
             raise RunNotFoundError(
                 f"Run '{folder.name}' has no model (its status is '{status}'); "
@@ -203,28 +199,80 @@ class RunStore:
 
         Raises:
             ConfigError: fmt is not one of EXPORT_FORMATS.
-            RunNotFoundError: no such run, or it has no model.
+            RunNotFoundError: no such run, it has no model, or its export folder is a link.
         """
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(
                 f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}."
             )
-        model = self.model_path(run_id)
-        return model.parent / EXPORT_DIR / f"{model.parent.name}-{fmt}.zip"
+        folder = self.model_path(run_id).parent
+        exports = folder / EXPORT_DIR
+        if exports.is_symlink():
+            raise RunNotFoundError(
+                f"Run '{folder.name}' has a symbolic link as its export folder; exports are "
+                "only written inside the run folder. Delete the link."
+            )
+        return exports / f"{folder.name}-{fmt}.zip"
 
     def delete(self, run_id: str) -> None:
-        """Remove a run folder. Raises RunNotFoundError (and RunStoreError if not removable)."""
-        folder = self._folder(run_id)
+        """Remove a run folder, damaged ones too. Raises RunNotFoundError, RunStoreError."""
+        folder = self._folder(run_id, must_be_readable=False)
         # Rename first so readers never see a half-deleted run.
         doomed = self.root / f"{TMP_PREFIX}del-{folder.name}-{secrets.token_hex(2)}"
         try:
             os.rename(folder, doomed)
+            (doomed / TMP_MARKER).touch()
         except OSError as exc:
             raise RunStoreError(
                 f"Could not delete run '{folder.name}' in {self.root}: {first_line(exc)}. "
                 "Check that the runs folder is writable."
             ) from exc
         shutil.rmtree(doomed, ignore_errors=True)
+
+    def _read_all(self) -> tuple[list[RunInfo], list[DamagedRun]]:
+        if not self.root.is_dir():
+            return [], []
+        self._remove_stale_temp_dirs()
+        try:
+            folders = sorted(self.root.iterdir())
+        except OSError as exc:
+            raise RunStoreError(
+                f"Could not read the runs folder {self.root}: {first_line(exc)}. "
+                "Check its permissions or point TLAB_RUNS_DIR at another folder."
+            ) from exc
+        runs, damaged = [], []
+        for folder in folders:
+            if folder.name.startswith(".") or not _RUN_ID_PATTERN.fullmatch(folder.name):
+                continue
+            if folder.is_symlink():
+                damaged.append(DamagedRun(folder.name, "the run folder is a symbolic link"))
+                continue
+            if not (folder / RUN_FILE).exists():
+                continue  # not a run (a stray folder someone put there)
+            try:
+                runs.append(_read_info(folder))
+            except _DAMAGED as exc:
+                logger.warning("Damaged run folder %s: %s", folder, exc)
+                damaged.append(DamagedRun(folder.name, first_line(exc)))
+        return runs, damaged
+
+    def _make_temp_dir(self, run_id: str) -> Path:
+        tmp = self.root / f"{TMP_PREFIX}{run_id}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / STORE_MARKER).touch()
+            tmp.mkdir()
+            (tmp / TMP_MARKER).touch()
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise self._save_error(exc) from exc
+        return tmp
+
+    def _replace_json(self, path: Path, data: Any) -> None:
+        try:
+            replace_json(path, data, TMP_PREFIX)
+        except OSError as exc:
+            raise self._save_error(exc) from exc
 
     def _save_error(self, exc: OSError) -> RunStoreError:
         return RunStoreError(
@@ -241,7 +289,7 @@ class RunStore:
             ):
                 return run_id
 
-    def _folder(self, run_id: str) -> Path:
+    def _folder(self, run_id: str, must_be_readable: bool = True) -> Path:
         """The folder of an existing run; 'latest' resolves to the newest complete one."""
         if run_id == "latest":
             complete = self.list(status="complete")
@@ -257,7 +305,12 @@ class RunStore:
                 "(see the Runs page or `python -m engine runs`)."
             )
         folder = self.root / run_id
-        if not (folder / RUN_FILE).is_file():
+        if folder.is_symlink():
+            raise RunNotFoundError(
+                f"Run '{run_id}' in {self.root} is a symbolic link; runs are never read through "
+                "links. Delete it."
+            )
+        if not folder.is_dir() or (must_be_readable and not (folder / RUN_FILE).exists()):
             raise RunNotFoundError(
                 f"No run '{run_id}' in {self.root}; see the Runs page or `python -m engine runs` "
                 "for the saved ids."
@@ -271,52 +324,19 @@ class RunStore:
         )
 
     def _remove_stale_temp_dirs(self) -> None:
-        """Delete temp folders a killed save or delete left behind over an hour ago."""
+        """Delete temp folders this store made that a killed save or delete left behind over an
+        hour ago; only in a folder marked as a run store, and only folders marked as its own."""
+        if not (self.root / STORE_MARKER).is_file():
+            return
         cutoff = time.time() - STALE_TMP_SECONDS
         for folder in self.root.glob(f"{TMP_PREFIX}*"):
             try:
-                if folder.stat().st_mtime < cutoff:
+                ours = not folder.is_symlink() and (folder / TMP_MARKER).is_file()
+                if ours and folder.stat().st_mtime < cutoff:
                     shutil.rmtree(folder, ignore_errors=True)
             except OSError:
                 continue  # vanished meanwhile, or not ours to inspect
 
 
-def _read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
-
-
 def _read_info(folder: Path) -> RunInfo:
-    return RunInfo.from_dict(_read_json(folder / RUN_FILE), run_id=folder.name)
-
-
-def _json_default(value: Any) -> Any:
-    """Serialise what metrics and prediction rows may hold besides plain JSON types."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=1, default=_json_default)
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a written file to disk before it is renamed into place."""
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or new entry durable (a directory's entries live in the directory)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return RunInfo.from_dict(read_json(folder / RUN_FILE), run_id=folder.name)

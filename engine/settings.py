@@ -91,9 +91,10 @@ class Settings:
         return self.cache_dir if self.cache_dir is not None else self.runs_dir / ".cache"
 
     @property
-    def data_roots(self) -> tuple[Path, ...]:
-        """Folders a user-typed dataset path must stay under (resolved)."""
-        roots = [self.uploads_dir, *self.extra_data_roots]
+    def typed_roots(self) -> tuple[Path, ...]:
+        """Folders a typed dataset path must stay under (resolved); never the uploads, which
+        hold every session's photos."""
+        roots = [*self.extra_data_roots]
         if self.data_dir is not None:
             roots.append(self.data_dir)
         return tuple(r.resolve() for r in roots)

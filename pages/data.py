@@ -20,6 +20,7 @@ from ui.errors import guard
 from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
 from ui.tables import skipped_table, split_table
+from ui.text import md
 
 SOURCES = ("Sample folder", "Folder path", "Upload a .zip")
 SAMPLES_PER_CLASS = 6
@@ -48,14 +49,16 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         return settings.data_dir, ()
     if source == "Folder path":
         text = st.text_input("Folder with one sub-folder of photos per class", key="data_path")
-        st.caption("Allowed under: " + ", ".join(f"`{root}`" for root in settings.data_roots))
+        st.caption("Allowed under: " + ", ".join(md(root) for root in settings.typed_roots))
         return (resolve_user_path(text, settings) if text.strip() else None), ()
     upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
     if upload is not None:
         imported = import_upload(upload, settings)
     elif session.last_import() is not None:
         name, imported = session.last_import()
-        st.caption(f"Using the photos of **{name}** uploaded before; upload another to replace it.")
+        st.caption(
+            f"Using the photos of **{md(name)}** uploaded before; upload another to replace it."
+        )
     else:
         return None, ()
     return imported.folder, imported.skipped
@@ -74,11 +77,11 @@ with guard():
 
 session.choose_dataset(folder, split_file)
 st.success(
-    f"Using `{folder}`: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
-    + (f", split as in `{split_file.name}`." if split_file else ", split at random (seeded).")
+    f"Using {md(folder)}: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
+    + (f", split as in {md(split_file.name)}." if split_file else ", split at random (seeded).")
 )
 for warning in dataset.warnings:
-    st.warning(warning)
+    st.warning(md(warning))
 
 counts = dataset.counts()
 left, right = st.columns(2)
@@ -88,18 +91,18 @@ with right:
     st.dataframe(split_table(split.counts()), key="data_split")
     st.caption(
         "Training learns from *train*, picks when to stop on *validation*, and is scored on "
-        "*test* only, photos it never saw. " + " ".join(split.notes)
+        "*test* only, photos it never saw. " + md(" ".join(split.notes))
     )
 
 st.subheader("Samples")
 for index, name in enumerate(dataset.class_names):
     paths = [p for p, label in zip(dataset.paths, dataset.labels, strict=True) if label == index]
-    st.markdown(f"**{name}** · {counts[name]} photos")
+    st.markdown(f"**{md(name)}** · {counts[name]} photos")
     render_grid([Card(str(p)) for p in paths[:SAMPLES_PER_CLASS]], settings, SAMPLES_PER_CLASS)
 
 skipped = [*(Skipped(f"(zip) {e.path}", e.reason) for e in archive_skipped), *dataset.skipped]
 if skipped:
     st.subheader(f"Skipped files ({len(skipped)})")
-    st.caption(f"Paths are relative to `{folder}`; (zip) marks entries left in the archive.")
+    st.caption(f"Paths are relative to {md(folder)}; (zip) marks entries left in the archive.")
     table, column_config = skipped_table(skipped)
     st.dataframe(table, hide_index=True, column_config=column_config, key="data_skipped")

@@ -9,6 +9,7 @@ from ui.gallery import render_gallery
 from ui.headline import render_headline
 from ui.setup import page_setup
 from ui.tables import per_class_table
+from ui.text import md
 
 settings = page_setup("Evaluate")
 store = cache.get_run_store(settings.runs_dir)
@@ -35,7 +36,7 @@ st.subheader("Confusion matrix")
 st.caption("Click a square to show its photos below (click it again to clear), or pick classes.")
 mistakes = evaluation.most_confused(3)
 if mistakes:
-    st.caption("Most confused: " + ", ".join(f"{t} → {p} ({n})" for t, p, n in mistakes))
+    st.caption("Most confused: " + ", ".join(f"{md(t)} → {md(p)} ({n})" for t, p, n in mistakes))
 true, predicted = render_confusion(evaluation.metrics.confusion, run.info.class_names, "gallery")
 
 st.subheader("Test photos")

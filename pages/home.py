@@ -19,6 +19,7 @@ from ui.headline import render_headline
 from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
+from ui.text import md
 
 NUM_WINS = 8
 
@@ -56,7 +57,7 @@ def start_fresh_run(settings: Settings, store: RunStore) -> None:
 def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     """Which run this is, the headline numbers, photos only fine-tuning gets right, curves."""
     origin = "pinned on the Runs page" if pinned else "the newest made with the default recipe"
-    st.caption(f"Showing run **{run.info.title}** ({origin}).")
+    st.caption(f"Showing run **{md(run.info.title)}** ({origin}).")
     render_headline(run)
     wins = round_robin(run.evaluation.wins(), NUM_WINS)
     if wins:
@@ -81,7 +82,7 @@ if settings.data_dir is None:
 
 store = cache.get_run_store(settings.runs_dir)
 manager = cache.get_job_manager(settings)
-st.caption(f"Sample photos: `{settings.data_dir}`")
+st.caption(f"Sample photos: {md(settings.data_dir)}")
 left, right = st.columns([1, 3])
 if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()

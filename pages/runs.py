@@ -10,6 +10,7 @@ from ui.errors import guard
 from ui.exports import render_input_spec
 from ui.setup import page_setup
 from ui.tables import compare_table, config_table, runs_table
+from ui.text import md
 
 
 def compare_ui(store: RunStore, runs: list[RunInfo]) -> None:
@@ -76,10 +77,21 @@ def delete_ui(store: RunStore, run_id: str) -> None:
             st.rerun()
 
 
+def damaged_ui(store: RunStore) -> None:
+    """Runs that cannot be read, each with the reason and a way to delete it."""
+    for damaged in store.damaged():
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.warning(f"Run {md(damaged.run_id)} is damaged and left out: {md(damaged.reason)}.")
+        if right.button("Delete it", key=f"runs_delete_damaged_{damaged.run_id}"):
+            store.delete(damaged.run_id)
+            st.rerun()
+
+
 settings = page_setup("Runs")
 store = cache.get_run_store(settings.runs_dir)
 with guard():
     runs = store.list()
+    damaged_ui(store)
 if not runs:
     st.info("No runs yet: start one on the Train page (or the Demo).")
     st.stop()
@@ -97,7 +109,7 @@ run_id = st.selectbox("Run", list(titles), index=first, format_func=titles.get, 
 info = next(info for info in runs if info.run_id == run_id)
 notes_column, export_column, delete_column = st.columns(3)
 with notes_column, guard(stop=False):
-    st.markdown(f"**{info.status}** · id `{info.run_id}`")
+    st.markdown(f"**{info.status}** · id {md(info.run_id)}")
     notes_ui(store, info)
 with export_column, guard(stop=False):
     st.subheader("Export")

@@ -11,6 +11,7 @@ from ui.image_grid import Card, mark, paginate, render_grid
 from ui.mapping import mapping_editor
 from ui.setup import page_setup, require_dataset
 from ui.tables import percent
+from ui.text import md
 
 PER_PAGE = 12
 TOP_K = 3
@@ -43,7 +44,7 @@ right.metric("Test photos", len(test), border=True)
 if report.unmapped_classes:
     st.warning(
         "No ImageNet label is mapped to: "
-        + ", ".join(report.unmapped_classes)
+        + ", ".join(md(name) for name in report.unmapped_classes)
         + ". Their photos always count as wrong; add labels in the table above."
     )
 
@@ -58,7 +59,7 @@ for index, path, pairs in zip(indices, paths, guesses, strict=True):
     (label, prob), *others = pairs
     lines = [
         mark(f"{label} ({prob:.0%})", correct),
-        f"true: **{class_names[test.labels[index]]}**",
+        f"true: **{md(class_names[test.labels[index]])}**",
         "also: " + ", ".join(f"{other} {p:.0%}" for other, p in others),
     ]
     cards.append(Card(path, tuple(lines), correct))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from engine import images
 from engine.data.scan import Dataset, scan_dataset
+from engine.housekeeping import clean_leftovers
 from engine.jobs import JobManager
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -18,8 +19,11 @@ from engine.settings import Settings
 
 @st.cache_resource(show_spinner=False)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the TLAB_* environment variables."""
-    return Settings.from_env()
+    """The process-wide settings, read once from the TLAB_* environment variables; the app's
+    folders are cleared of what a killed earlier process left there."""
+    settings = Settings.from_env()
+    clean_leftovers(settings)
+    return settings
 
 
 @st.cache_resource(show_spinner=False)

@@ -9,6 +9,8 @@ from functools import partial
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.text import label
+
 ANY = "(any)"
 
 
@@ -24,9 +26,10 @@ def confusion_figure(
     for heatmap cells (streamlit/streamlit#8760), but it does report scatter points.
     """
     cells = []
-    for i, true in enumerate(class_names):
+    shown = [label(name) for name in class_names]  # plotly renders tags in labels
+    for i, true in enumerate(shown):
         total = sum(confusion[i]) or 1
-        for j, predicted in enumerate(class_names):
+        for j, predicted in enumerate(shown):
             count = confusion[i][j]
             cells.append((true, predicted, count, count / total))
     values = [share if normalised else count for _, _, count, share in cells]
@@ -59,11 +62,11 @@ def confusion_figure(
         )
     )
     figure.update_layout(
-        xaxis={"title": "predicted", "type": "category", "categoryarray": list(class_names)},
+        xaxis={"title": "predicted", "type": "category", "categoryarray": shown},
         yaxis={
             "title": "true",
             "type": "category",
-            "categoryarray": list(class_names),
+            "categoryarray": shown,
             "autorange": "reversed",
         },
         height=140 + size * len(class_names),
@@ -80,11 +83,13 @@ def _colorbar(darkest: float, normalised: bool) -> dict:
     return {"dtick": max(1, math.ceil(darkest / 5)), "tickformat": "d", "title": "photos"}
 
 
-def _copy_selection_to_filters(chart_key: str, true_key: str, predicted_key: str) -> None:
+def _copy_selection_to_filters(
+    chart_key: str, true_key: str, predicted_key: str, names: dict[str, str]
+) -> None:
     """A click fills both filters; clicking the selected square again clears them."""
     points = st.session_state[chart_key].selection.points
-    st.session_state[true_key] = points[0]["y"] if points else ANY
-    st.session_state[predicted_key] = points[0]["x"] if points else ANY
+    st.session_state[true_key] = names[points[0]["y"]] if points else ANY
+    st.session_state[predicted_key] = names[points[0]["x"]] if points else ANY
 
 
 def _forget_selection(version_key: str) -> None:
@@ -111,7 +116,13 @@ def render_confusion(
     st.plotly_chart(
         confusion_figure(confusion, class_names, normalised),
         key=chart_key,
-        on_select=partial(_copy_selection_to_filters, chart_key, true_key, predicted_key),
+        on_select=partial(
+            _copy_selection_to_filters,
+            chart_key,
+            true_key,
+            predicted_key,
+            {label(name): name for name in class_names},
+        ),
         selection_mode="points",
     )
     options = [ANY, *class_names]

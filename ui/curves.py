@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.events import History
+from ui.text import label as plain
 
 METRICS = {"loss": "Loss", "accuracy": "Accuracy"}
 PALETTE = plotly.colors.qualitative.Dark24  # 24 colours a reader tells apart
@@ -59,14 +60,14 @@ def compare_figure(histories: Mapping[str, History], metric: str) -> go.Figure:
     """Validation curves of several runs (label -> history) on one chart, one distinct colour
     each, named in the legend."""
     figure = go.Figure()
-    for (label, history), colour in zip(histories.items(), itertools.cycle(PALETTE)):
+    for (name, history), colour in zip(histories.items(), itertools.cycle(PALETTE)):
         values = history.get(f"val_{metric}")
         figure.add_trace(
             go.Scatter(
                 x=_epochs(values),
                 y=values,
                 mode="lines+markers",
-                name=label,
+                name=plain(name),
                 line={"color": colour},
             )
         )

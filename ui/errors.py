@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from engine.errors import TransferLabError
+from ui.text import md
 
 logger = logging.getLogger("transfer_lab.ui")
 
@@ -25,10 +26,10 @@ def guard(stop: bool = True) -> Iterator[None]:
     try:
         yield
     except TransferLabError as error:
-        st.error(str(error))
+        st.error(md(error))
     except Exception as error:
         logger.exception("Unexpected error in a page")
-        st.error(f"Something went wrong: {error}. The details are in the server log.")
+        st.error(f"Something went wrong: {md(error)}. The details are in the server log.")
     else:
         return
     if stop:

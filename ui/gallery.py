@@ -7,6 +7,7 @@ import streamlit as st
 from engine.evaluation import Evaluation, Prediction
 from engine.settings import Settings
 from ui.image_grid import Card, mark, paginate, render_grid
+from ui.text import md
 
 PER_PAGE = 24
 SORTS = {"File order": None, "Least confident first": False, "Most confident first": True}
@@ -16,7 +17,7 @@ def row_card(row: Prediction) -> Card:
     """A card for one prediction: fine-tuned guess, true class, zero-shot guess."""
     lines = [
         mark(f"{row.predicted} ({row.confidence:.0%})", row.correct),
-        f"true: **{row.true}**",
+        f"true: **{md(row.true)}**",
     ]
     if row.zero_shot_label:
         lines.append("zero-shot: " + mark(row.zero_shot_label, row.zero_shot_correct))

@@ -9,6 +9,7 @@ from engine.config import TrainConfig
 from engine.metrics import Metrics
 from engine.run_record import Run
 from ui.tables import percent
+from ui.text import md
 
 ZERO_SHOT_LABEL = "Off-the-shelf ImageNet model (zero-shot)"
 
@@ -29,8 +30,8 @@ def zero_shot_text(run: Run) -> str:
     """Why zero-shot scores what it scores: which classes ImageNet can name at all."""
     zero_shot = run.zero_shot
     if zero_shot is None:
-        return f"No zero-shot baseline: {run.zero_shot_error}"
-    classes, named = run.info.class_names, zero_shot.named_classes
+        return f"No zero-shot baseline: {md(run.zero_shot_error)}"
+    classes, named = run.info.class_names, tuple(md(name) for name in zero_shot.named_classes)
     if len(named) == len(classes):
         return f"ImageNet has a label for every class. {interval_text(zero_shot.metrics)}."
     if not named:

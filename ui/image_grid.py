@@ -12,6 +12,7 @@ import streamlit as st
 from engine.errors import ImageError
 from engine.settings import Settings
 from ui import cache
+from ui.text import md
 
 RIGHT = "#16a34a"
 WRONG = "#dc2626"
@@ -28,10 +29,11 @@ class Card:
 
 
 def mark(text: str, correct: bool | None) -> str:
-    """Text in green with a tick (right) or red with a cross (wrong), for colour-blind users too."""
+    """Text in green with a tick (right) or red with a cross (wrong), for colour-blind users too;
+    the text is shown as written (class names come from users)."""
     if correct is None:
-        return text
-    return f":green[✓ {text}]" if correct else f":red[✗ {text}]"
+        return md(text)
+    return f":green[✓ {md(text)}]" if correct else f":red[✗ {md(text)}]"
 
 
 def paginate(items: Sequence[T], per_page: int, key: str) -> Sequence[T]:

@@ -9,6 +9,7 @@ from engine.jobs import JobManager, JobSnapshot
 from ui import session
 from ui.curves import render_curves
 from ui.errors import guard
+from ui.text import md
 
 
 def _fraction(done: int, total: int) -> float:
@@ -72,10 +73,10 @@ def _draw_bars(snapshot: JobSnapshot) -> None:
 def _draw_outcome(snapshot: JobSnapshot) -> None:
     if snapshot.state == "done":
         elapsed = format_seconds(snapshot.elapsed_seconds)
-        st.success(f"Training finished in {elapsed}. {snapshot.message}")
+        st.success(f"Training finished in {elapsed}. {md(snapshot.message)}")
         st.page_link("pages/evaluate.py", label="See the evaluation", icon=":material/analytics:")
     elif snapshot.state == "failed":
-        st.error(snapshot.summary())  # 'Training failed: <why>' in one line
+        st.error(md(snapshot.summary()))  # 'Training failed: <why>' in one line
         with st.expander("Details"):
             st.text(snapshot.message)
     elif snapshot.state == "cancelled":

@@ -10,6 +10,8 @@ from engine.jobs import JobManager
 from engine.settings import Settings
 from ui import cache, session
 from ui.errors import guard
+from ui.navigation import PAGE_CONFIG, render_links
+from ui.text import md
 
 
 def page_setup(title: str) -> Settings:
@@ -17,6 +19,7 @@ def page_setup(title: str) -> Settings:
 
     A bad TLAB_* variable is shown as an error and the page stops there.
     """
+    st.set_page_config(**PAGE_CONFIG)  # again: a deep link can run a page without app.py
     session.keep_widget_values()
     render_sidebar()
     st.title(title)
@@ -45,12 +48,13 @@ def require_dataset() -> tuple[Path, Path | None]:
 def render_sidebar() -> None:
     """Where models and data come from, and the running job in one line."""
     with st.sidebar:
+        render_links()
         with guard(stop=False):
             settings = cache.get_settings()
             _job_status(cache.get_job_manager(settings))
             with st.expander("Where models load from"):
                 for name, value in settings.describe().items():
-                    st.caption(f"**{name}:** `{value}`")
+                    st.caption(f"**{name}:** {md(value)}")
 
 
 # Every rerun makes Streamlit clear the Keras session; a one-line status need not be fresher.

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.text import md
+
 LABEL_CHARS = 24
 LABEL_MARGIN = 170  # pixels kept for the labels, the same in every chart: equal bar widths
 
@@ -42,5 +44,5 @@ def topk_figure(pairs: Sequence[tuple[str, float]]) -> go.Figure:
 def render_topk(pairs: Sequence[tuple[str, float]], key: str) -> None:
     """The top-1 guess in words, then the bars."""
     label, prob = pairs[0]
-    st.markdown(f"Best guess: **{short_label(label)}** ({prob:.0%})")
+    st.markdown(f"Best guess: **{md(short_label(label))}** ({prob:.0%})")
     st.plotly_chart(topk_figure(pairs), key=key, width="stretch")

@@ -9,10 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from engine.cli import evaluate, predict, runs, train
-from engine.errors import TransferLabError
+from engine.data.paths import checked_path
+from engine.errors import TransferLabError, first_line
+from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
@@ -30,12 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.runs_dir is not None:
-            settings = dataclasses.replace(settings, runs_dir=Path(args.runs_dir))
+            runs_dir = checked_path(args.runs_dir, "--runs-dir")
+            settings = dataclasses.replace(settings, runs_dir=runs_dir)
+        clean_leftovers(settings)
         # Keras and TF print progress and notices; stdout carries only the command's result.
         with _stdout_to_stderr():
             text, code = args.command(args, settings)
     except TransferLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the checks let through that the system still refuses
+        where = f" ({printable(exc.filename)})" if exc.filename else ""
+        print(f"error: {first_line(exc)}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

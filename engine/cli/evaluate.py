@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from engine.classifiers import load_run_classifier
-from engine.cli.text import accuracy_text, per_class_table
+from engine.cli.text import accuracy_text, per_class_table, to_json
+from engine.data.paths import checked_path
 from engine.data.record import overlap
 from engine.data.scan import scan_dataset
 from engine.data.split import Subset, find_split_file, make_split
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     store = RunStore(settings.runs_dir)
     saved = store.load(args.run)
     info = saved.info
-    folder = Path(args.data or info.dataset)
+    folder = checked_path(args.data, "--data") if args.data else Path(info.dataset)
     test, source, notes = _test_photos(saved, folder, args, settings)
     num_shared = overlap(saved.split, test) if saved.split is not None and source != "run" else 0
     if num_shared and not args.allow_overlap:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         **{key: value for key, value in metrics.to_dict().items() if key != "accuracy"},
     }
     if args.json:
-        return json.dumps(result), 0
+        return to_json(result), 0
     lines = [
         f"Run {info.run_id} on {len(test)} test photos of {folder} ({source})",
         f"Accuracy: {accuracy_text(metrics)}",
@@ -104,7 +104,8 @@ def _test_photos(
         if missing:
             notes.append(f"{missing} of the run's test photos are no longer in {folder}.")
         return saved.split.subset("test", info.class_names, folder), "run", notes
-    split_file = args.split_file or find_split_file(folder)
+    split_file = checked_path(args.split_file, "--split-file") if args.split_file else None
+    split_file = split_file or find_split_file(folder)
     split = make_split(scan_dataset(folder, settings.max_image_pixels), info.config, split_file)
     if tuple(split.class_names) != tuple(info.class_names):
         raise DatasetError(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 
 from engine.classifiers import FineTunedClassifier, load_run_classifier
+from engine.cli.text import to_json
 from engine.errors import ImageError, ModelUnavailableError, RunNotFoundError
 from engine.images import load_array
 from engine.runs import RunStore
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     code = 1 if any("error" in result for result in results) else 0
     if args.json:
         document = {"run_id": run_id, "zero_shot_error": zero_shot_error, "images": results}
-        return json.dumps(document), code
+        return to_json(document), code
     return "\n".join(_lines(results)), code
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from engine.cli.text import percent, table
+from engine.cli.text import percent, table, to_json
 from engine.events import format_seconds
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -18,10 +17,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
-    infos = RunStore(settings.runs_dir).list()
+    """Every readable run, newest first, then the damaged ones with the reason."""
+    store = RunStore(settings.runs_dir)
+    infos, damaged = store.list(), store.damaged()
     if args.json:
-        return json.dumps([info.to_dict() for info in infos]), 0
-    if not infos:
+        listed = [info.to_dict() for info in infos]
+        listed += [{"run_id": d.run_id, "status": "damaged", "reason": d.reason} for d in damaged]
+        return to_json(listed), 0
+    if not infos and not damaged:
         return f"No runs in {settings.runs_dir} yet.", 0
     rows = [("run id", "status", "classes", "test acc", "zero-shot", "trained", "dataset")]
     rows += [
@@ -36,4 +39,5 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         )
         for info in infos
     ]
+    rows += [(d.run_id, "damaged", "-", "-", "-", "-", d.reason) for d in damaged]
     return "\n".join(table(rows)), 0

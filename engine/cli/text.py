@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from engine.metrics import ClassMetrics, Metrics
+from engine.store_files import finite
 
 
 def per_class_table(per_class: dict[str, ClassMetrics]) -> list[str]:
@@ -37,3 +40,8 @@ def accuracy_text(metrics: Metrics) -> str:
     text = f"{metrics.accuracy:.1%} (95% CI {low:.1%}-{high:.1%}, {metrics.num_images} photos)"
     caveat = metrics.caveat()
     return f"{text}; note: {caveat}" if caveat else text
+
+
+def to_json(data: object) -> str:
+    """Strict JSON for stdout: NaN and infinities become null, so every parser accepts it."""
+    return json.dumps(finite(data), allow_nan=False, default=str)

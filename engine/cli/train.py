@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from engine.backbones import BACKBONES
-from engine.cli.text import accuracy_text, per_class_table, percent
+from engine.cli.text import accuracy_text, per_class_table, percent, to_json
 from engine.config import TrainConfig
+from engine.data.paths import checked_path
 from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
@@ -71,13 +70,14 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         for option in dataclasses.fields(TrainConfig)
         if getattr(args, option.name) is not None
     }
-    split_file = args.split_file
+    data = checked_path(args.data, "--data")
+    split_file = checked_path(args.split_file, "--split-file") if args.split_file else None
     if split_file is None and not args.no_split_file:
-        split_file = find_split_file(Path(args.data))
+        split_file = find_split_file(data)
         if split_file is not None:
             print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
     info = run_experiment(
-        args.data,
+        data,
         TrainConfig(**overrides),
         settings,
         split_file=split_file,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
     }
-    return (json.dumps(result) if args.json else _report(result, metrics)), 0
+    return (to_json(result) if args.json else _report(result, metrics)), 0
 
 
 def _report(result: dict, metrics: Metrics | None) -> str:

@@ -24,6 +24,7 @@ _ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar"
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _COPY_CHUNK = 1 << 16
 _MB = 1024 * 1024
+STAGING_PREFIX = ".importing-"  # a half-extracted import (removed if a process dies)
 IMPORT_MARKER = ".transfer-lab-import.json"  # written last, inside a complete extraction
 
 
@@ -91,7 +92,7 @@ def import_zip_report(
         uploads.mkdir(parents=True, exist_ok=True)
         # Extract into a hidden sibling and rename at the end, so a failed import leaves
         # nothing behind and a half-extracted folder is never visible as a dataset.
-        staging = Path(tempfile.mkdtemp(prefix=".importing-", dir=uploads))
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=uploads))
         try:
             _extract(bundle, members, staging, name, settings)
             dataset_dir = _dataset_folder(staging, name)

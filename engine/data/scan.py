@@ -15,9 +15,6 @@ from engine.settings import DEFAULT_MAX_IMAGE_PIXELS
 
 MIN_IMAGES_PER_CLASS = 5  # fewer than this: a warning; a class with 0 good images is skipped
 
-# Scanning decodes every image at this size: JPEG draft mode keeps it fast, yet the
-# whole file is still read, so truncated and corrupt files are caught.
-_SCAN_SIZE = 32
 _SUPPORTED = ", ".join(images.IMAGE_EXTENSIONS)
 
 
@@ -47,7 +44,7 @@ class Dataset:
 
 
 def scan_dataset(root: str | Path, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Dataset:
-    """Discover and validate an image folder (every image is fully decoded once, in parallel).
+    """Discover and validate an image folder (every image is checked once, in parallel).
 
     Sub-folders are classes (searched recursively); hidden entries and files directly in
     root (splits.csv, README.txt, ...) are ignored. Unreadable files, non-image files and
@@ -152,13 +149,13 @@ def _find_candidates(
     candidates: dict[Path, list[Path]] = {}
     skipped: list[Skipped] = []
     for class_dir in class_dirs:
+        reason = None
         if not _is_utf8(class_dir.name):
-            skipped.append(
-                Skipped(
-                    relative_path(class_dir, folder) + "/",
-                    "folder name is not valid UTF-8; rename it",
-                )
-            )
+            reason = "folder name is not valid UTF-8; rename it"
+        elif _leaves(class_dir, folder):
+            reason = "a link to a folder outside the dataset folder; not followed"
+        if reason:
+            skipped.append(Skipped(relative_path(class_dir, folder) + "/", reason))
             continue
         files = []
         for directory, subfolders, file_names in os.walk(class_dir):
@@ -168,6 +165,8 @@ def _find_candidates(
         for path in sorted(files):
             if not _is_utf8(path.relative_to(class_dir)):
                 reason = "file name is not valid UTF-8; rename the file"
+            elif _leaves(path, folder):
+                reason = "a link to a file outside the dataset folder; not followed"
             elif path.suffix.lower() not in images.IMAGE_EXTENSIONS:
                 reason = f"not a supported image type (supported: {_SUPPORTED})"
             else:
@@ -175,6 +174,15 @@ def _find_candidates(
                 continue
             skipped.append(Skipped(relative_path(path, folder), reason))
     return candidates, skipped
+
+
+def _leaves(path: Path, root: Path) -> bool:
+    """Whether path (a link, or under one) resolves outside root: a dataset is what its folder
+    holds, and a link must not pull in files the allowed roots keep out."""
+    try:
+        return not path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a loop of links
+        return True
 
 
 def _is_utf8(path: str | Path) -> bool:
@@ -190,7 +198,7 @@ def _is_utf8(path: str | Path) -> bool:
 def _problem(path: Path, max_pixels: int) -> str | None:
     """None when the image decodes, else the reason it cannot be used."""
     try:
-        images.load_array(path, _SCAN_SIZE, max_pixels)
+        images.check(path, max_pixels)
     except ImageError as error:
         return str(error)
     return None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
 import posixpath
+import stat
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -17,6 +20,8 @@ from engine.data.scan import Dataset, relative_path
 from engine.errors import DatasetError
 
 SPLIT_FILE_NAME = "splits.csv"  # a dataset folder's own split, used when present
+MAX_SPLIT_FILE_BYTES = 64 * 2**20
+MAX_SPLIT_LINE = 8192
 _SPLIT_NAMES = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}
 
 
@@ -226,8 +231,9 @@ def _read_split_rows(csv_path: Path) -> list[tuple[int, dict[str, str]]]:
     shown = images.printable(csv_path)
     columns = ("path", "label", "split")
     try:
+        _check_split_file(csv_path, shown)
         with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(_bounded_lines(handle, shown))
             header = {(column or "").strip().lower(): column for column in reader.fieldnames or []}
             absent = [column for column in columns if column not in header]
             if absent:
@@ -241,11 +247,35 @@ def _read_split_rows(csv_path: Path) -> list[tuple[int, dict[str, str]]]:
             ]
     except FileNotFoundError as error:
         raise DatasetError(f"split file {shown} does not exist; check the path.") from error
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
         raise DatasetError(
             f"cannot read split file {shown} ({error}); expected a UTF-8 CSV with the header "
             "path,label,split."
         ) from error
+
+
+def _check_split_file(csv_path: Path, shown: str) -> None:
+    """Only a regular file of sane size: /dev/zero or a 2 GB one-line CSV never end well."""
+    mode = os.stat(csv_path)
+    if not stat.S_ISREG(mode.st_mode):
+        raise DatasetError(f"split file {shown} is not a regular file (a pipe or device?).")
+    if mode.st_size > MAX_SPLIT_FILE_BYTES:
+        raise DatasetError(
+            f"split file {shown} is {mode.st_size / 2**20:.0f} MB; a split file is at most "
+            f"{MAX_SPLIT_FILE_BYTES // 2**20} MB (one short line per photo)."
+        )
+
+
+def _bounded_lines(handle: TextIO, shown: str) -> Iterator[str]:
+    """The file's lines, refusing any longer than MAX_SPLIT_LINE characters (read in pieces,
+    so one enormous line never sits in memory)."""
+    while line := handle.readline(MAX_SPLIT_LINE + 1):
+        if len(line) > MAX_SPLIT_LINE and not line.endswith("\n"):
+            raise DatasetError(
+                f"split file {shown} has a line over {MAX_SPLIT_LINE} characters; each line is "
+                "path,label,split for one photo."
+            )
+        yield line
 
 
 def _split_file_notes(csv_name: str, tally: Counter[str], unlisted: int) -> list[str]:

@@ -22,8 +22,10 @@ PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
 
 
 def texts(at: AppTest, kind: str) -> str:
-    """All values of one element kind (error, warning, info, markdown, ...) as one string."""
-    return "\n".join(str(element.value) for element in getattr(at, kind))
+    """All values of one element kind (error, warning, info, markdown, ...) as one string, as
+    a reader sees them (markdown escapes of user text removed)."""
+    shown = "\n".join(str(element.value) for element in getattr(at, kind))
+    return re.sub(r"\\(.)", r"\1", shown)
 
 
 def button(at: AppTest, key: str):

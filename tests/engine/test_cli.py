@@ -151,7 +151,7 @@ def test_train_options_build_the_config(capsys, runs_dir, fake_experiment):
     )
 
     first, second = fake_experiment.calls
-    assert first["split_file"] == "s.csv"
+    assert first["split_file"] == Path("s.csv")
     config = first["config"]
     assert (config.epochs, config.fine_tune_epochs, config.unfreeze_layers) == (4, 2, 7)
     assert (config.batch_size, config.learning_rate, config.augment) == (16, 0.01, True)

@@ -24,7 +24,7 @@ from engine.classifiers import FineTunedClassifier, load_run_classifier
 from engine.errors import ModelUnavailableError, RunNotFoundError, RunStoreError
 from engine.export import export
 from engine.model import Preprocess
-from engine.runs import RunStore
+from engine.runs import STORE_MARKER, TMP_MARKER, RunStore
 from tests.support.runs import HISTORY, make_run, prediction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,7 +172,8 @@ def test_run_ids_from_users_cannot_leave_the_store(store, bad_id):
 
 def assert_only_runs(store: RunStore, run_ids: list[str]) -> None:
     assert [info.run_id for info in store.list()] == run_ids
-    assert [p.name for p in store.root.iterdir()] == run_ids, "no temp folder left behind"
+    left = [p.name for p in store.root.iterdir() if p.name != STORE_MARKER]
+    assert left == run_ids, "no temp folder left behind"
 
 
 def test_crash_before_the_rename_leaves_no_run_and_keeps_older_ones(store, classifier, monkeypatch):
@@ -222,16 +223,32 @@ def test_read_only_runs_folder_is_a_run_store_error(store, classifier):
 
 def test_stale_temp_folders_are_cleaned_on_list(store):
     store.root.mkdir()
+    (store.root / STORE_MARKER).touch()
     stale, fresh = store.root / ".tmp-stale", store.root / ".tmp-fresh"
-    for folder in (stale, fresh):
+    foreign = store.root / ".tmp-someone-elses"
+    for folder in (stale, fresh, foreign):
         folder.mkdir()
         (folder / "history.json").write_text("{}")
+    (stale / TMP_MARKER).touch()
+    (fresh / TMP_MARKER).touch()
     two_hours_ago = time.time() - 7200
-    os.utime(stale, (two_hours_ago, two_hours_ago))
+    for folder in (stale, foreign):
+        os.utime(folder, (two_hours_ago, two_hours_ago))
 
     assert store.list() == []
     assert not stale.exists()
     assert fresh.exists(), "a save in progress must not be disturbed"
+    assert foreign.exists(), "only folders the store itself made are ever removed"
+
+
+def test_listing_any_folder_never_deletes_what_the_store_did_not_make(tmp_path):
+    # Protection: `engine runs --runs-dir ~` once removed every hour-old '.tmp-*' folder there.
+    elsewhere = tmp_path / "home"
+    (elsewhere / ".tmp-build").mkdir(parents=True)
+    (elsewhere / ".tmp-build" / TMP_MARKER).touch()  # even marked, outside a marked store
+    os.utime(elsewhere / ".tmp-build", (time.time() - 7200,) * 2)
+    assert RunStore(elsewhere).list() == []
+    assert (elsewhere / ".tmp-build").exists()
 
 
 def test_delete_removes_the_run(store, classifier):
@@ -256,7 +273,7 @@ SAVE_FOREVER = textwrap.dedent(
     import sys
     from tests.engine.test_runs import CLASSES, tiny_classifier
     from tests.support.runs import make_run
-    from engine.runs import RunStore
+    from engine.runs import STORE_MARKER, TMP_MARKER, RunStore
 
     store, classifier, run = RunStore(sys.argv[1]), tiny_classifier(), make_run(CLASSES)
     while True:

@@ -32,7 +32,7 @@ def test_environment_overrides_every_path(tmp_path):
     assert settings.data_dir == tmp_path / "data"
     assert settings.runs_dir == tmp_path / "runs"
     assert settings.max_upload_mb == 5
-    assert (tmp_path / "data").resolve() in settings.data_roots
+    assert (tmp_path / "data").resolve() in settings.typed_roots
 
 
 @pytest.mark.parametrize(

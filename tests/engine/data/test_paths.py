@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.paths import resolve_user_path
-from engine.errors import DatasetError, PathNotAllowedError
+from engine.data.paths import checked_path, resolve_user_path
+from engine.errors import BadPathError, DatasetError, PathNotAllowedError
 from engine.settings import Settings
 
 # --- resolve_user_path ----------------------------------------------------------------
@@ -59,3 +59,34 @@ def test_missing_path_or_file_is_a_dataset_error(
     (tmp_path / "data" / "f.txt").write_text("x")
     with pytest.raises(DatasetError, match=word):
         resolve_user_path(str(tmp_path / "data" / name), rooted)
+
+
+def test_typed_paths_never_reach_the_uploads_of_other_sessions(rooted: Settings) -> None:
+    # Protection: the uploads folder is not a typed root; a session reaches its own upload
+    # through the upload button only.
+    someone_elses = rooted.uploads_dir / "their-photos-1234" / "cats"
+    someone_elses.mkdir(parents=True)
+    for typed in (str(rooted.uploads_dir), str(someone_elses.parent)):
+        with pytest.raises(PathNotAllowedError, match="upload button"):
+            resolve_user_path(typed, rooted)
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("a\x00b", "NUL byte"),
+        ("x" * 300, "too long"),
+        ("/tmp/" + "y/" * 2100, "too long"),
+        ("~nosuchuser-tlab/photos", "~nosuchuser-tlab"),
+    ],
+)
+def test_unusable_paths_are_one_clear_error(typed: str, words: str) -> None:
+    with pytest.raises(BadPathError, match=words):
+        checked_path(typed, "--data")
+
+
+def test_a_loop_of_links_is_a_clear_error(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(BadPathError, match="cannot be resolved"):
+        checked_path(tmp_path / "a" / "photos", "--data")
