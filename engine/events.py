@@ -36,6 +36,7 @@ class ProgressEvent:
     # loss, accuracy (running, on batches), val_loss, val_accuracy (on epoch_end)
     metrics: dict[str, float] = field(default_factory=dict)
     eta_seconds: float | None = None  # for the whole plan, when known
+    fraction: float = 0.0  # of the whole plan done, weighted by each stage's expected time
 
 
 EventCallback = Callable[[ProgressEvent], None]

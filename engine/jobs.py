@@ -50,9 +50,12 @@ class JobSnapshot:
     metrics: dict[str, float] = field(default_factory=dict)
     history: History = field(default_factory=History)  # per epoch so far, all stages
     eta_seconds: float | None = None
+    fraction: float = 0.0  # of the whole job done (by expected time)
     elapsed_seconds: float = 0.0
     message: str = ""  # error text when failed, note when done
     run_id: str = ""  # set when done
+    run_title: str = ""  # the run's name, as every page shows it
+    train_seconds: float | None = None  # of the elapsed time, the training itself
     config: TrainConfig | None = None  # what the job trains with (shown beside its progress)
     kept_model: bool = False  # cancelled, but the run kept the model trained before the cancel
     data_dir: str = ""
@@ -60,9 +63,13 @@ class JobSnapshot:
     def summary(self) -> str:
         """One line for the sidebar, e.g. 'Training: head epoch 3/30, batch 5/23, ETA 12 s'."""
         if self.state == "idle":
-            return "No training yet"
+            return "No training running"  # this process's jobs only; saved runs are on Runs
         if self.state == "done":
-            return f"Training done: run {self.run_id}" if self.run_id else "Training done"
+            return (
+                f"Training done: {self.run_title or self.run_id}"
+                if self.run_id
+                else "Training done"
+            )
         if self.state == "cancelled":
             return "Training cancelled"
         if self.state == "failed":
@@ -190,6 +197,7 @@ class JobManager:
                 batch=event.batch,
                 num_batches=event.num_batches,
                 eta_seconds=event.eta_seconds,
+                fraction=max(record["fraction"], event.fraction),  # never backwards
             )
             self._eta_at = time.monotonic()
             if event.metrics:  # stage events carry none; keep the last figures on show
@@ -199,9 +207,11 @@ class JobManager:
     def _run(self, data_dir: str | Path, config: TrainConfig, kwargs: dict) -> None:
         """Thread body: run the experiment and record how it ended (never raises)."""
         run_id, state, message, kept_model = "", "failed", "", False
+        title, train_seconds = "", None
         try:
             info = self._runner(data_dir, config, self.settings, **kwargs)
-            run_id, state = info.run_id, "done"
+            run_id, state, title = info.run_id, "done", info.title
+            train_seconds = info.train_seconds
             if info.test_accuracy is not None:
                 message = f"Test accuracy {info.test_accuracy:.1%}"
         except TrainingCancelled as exc:
@@ -217,6 +227,9 @@ class JobManager:
                 run_id=run_id,
                 message=message,
                 kept_model=kept_model,
+                run_title=title,
+                train_seconds=train_seconds,
+                fraction=1.0 if state == "done" else self._record["fraction"],
                 eta_seconds=None,
                 elapsed_seconds=time.monotonic() - self._started,
             )

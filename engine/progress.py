@@ -78,7 +78,8 @@ class Progress:
         self._emit("epoch_end", done, epoch=epoch, batch=self.plan.num_batches, metrics=metrics)
 
     def end_stage(self) -> None:
-        self._emit("stage_end", done=self.plan.total_batches)
+        plan = self.plan
+        self._emit("stage_end", plan.total_batches, epoch=plan.num_epochs, batch=plan.num_batches)
 
     def _emit(self, kind: str, done: int, **fields) -> None:
         event = ProgressEvent(
@@ -89,11 +90,19 @@ class Progress:
             num_epochs=self.plan.num_epochs,
             num_batches=self.plan.num_batches,
             eta_seconds=self._eta(done, measured=kind == "batch"),
+            fraction=self._fraction(done),
             **fields,
         )
         self.history.record(event)
         if self.on_event is not None:
             self.on_event(event)
+
+    def _fraction(self, done: int) -> float:
+        """Share of the plan's expected work done: finished stages plus this one's batches."""
+        total = sum(plan.total_batches * plan.cost for plan in self.plans)
+        finished = sum(plan.total_batches * plan.cost for plan in self.plans[: self.index])
+        current = min(done, self.plan.total_batches) * self.plan.cost
+        return min(1.0, (finished + current) / total) if total > 0 else 0.0
 
     def _eta(self, done: int, measured: bool) -> float | None:
         """Seconds left over all stages: this stage at its measured pace, later stages at the

@@ -1,14 +1,18 @@
-"""Classify: one photo through the zero-shot and the fine-tuned model, side by side."""
+"""Classify: one photo through the zero-shot and the trained model, side by side."""
+
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from engine import images
 from engine.classifiers import Classifier
+from engine.run_record import RunInfo
 from engine.settings import Settings
-from ui import cache, models
+from ui import cache, models, session
 from ui.errors import guard
 from ui.setup import page_setup
+from ui.text import md
 from ui.topk_bars import render_topk
 
 TOP_K = 5
@@ -30,11 +34,18 @@ def photo_ui() -> UploadedFile | None:
     return photo
 
 
-def run_ui(settings: Settings) -> str | None:
-    """The fine-tuned run to compare with (newest complete first), None when there is none."""
+def run_ui(settings: Settings) -> RunInfo | None:
+    """The trained run to compare with, None when there is none: newest first, those on the
+    dataset this session uses before the others."""
     runs = [info for info in cache.get_run_store(settings.runs_dir).list() if info.has_model]
+    folder, _ = session.dataset()
+    runs.sort(key=lambda info: folder is None or Path(info.dataset) != folder)  # stable
     titles = {info.run_id: info.title for info in runs}
-    return st.selectbox("Fine-tuned run", list(titles), format_func=titles.get, key="classify_run")
+    run_id = st.selectbox("Trained run", list(titles), format_func=titles.get, key="classify_run")
+    info = next((info for info in runs if info.run_id == run_id), None)
+    if info is not None:
+        st.caption("Its classes: " + ", ".join(md(name) for name in info.class_names))
+    return info
 
 
 def render_answer(photo: UploadedFile, model: Classifier, settings: Settings, key: str) -> None:
@@ -45,7 +56,7 @@ def render_answer(photo: UploadedFile, model: Classifier, settings: Settings, ke
 
 settings = page_setup("Classify a photo")
 with guard():
-    run_id = run_ui(settings)
+    run = run_ui(settings)
 photo = photo_ui()
 if photo is None:
     st.info("Upload a photo (or switch on the camera) to see what both models say.")
@@ -54,13 +65,12 @@ with guard():
     st.image(images.thumbnail(photo, 320, settings.max_image_pixels))
 left, right = st.columns(2)
 left.subheader("Zero-shot (ImageNet labels)")
-right.subheader("Fine-tuned on your classes")
+right.subheader("Trained on your classes")
 with left, guard(stop=False):
     render_answer(photo, models.load_zero_shot(settings), settings, "classify_zs")
 with right, guard(stop=False):
-    if run_id is None:
-        st.info("No fine-tuned run yet, so only the zero-shot answer is shown. Train one first.")
+    if run is None:
+        st.info("No trained run yet, so only the zero-shot answer is shown. Train one first.")
     else:
-        render_answer(
-            photo, models.load_run_model(settings.runs_dir, run_id), settings, "classify_ft"
-        )
+        trained = models.load_run_model(settings.runs_dir, run.run_id)
+        render_answer(photo, trained, settings, "classify_ft")

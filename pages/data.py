@@ -13,6 +13,7 @@ from engine.data.archive import ZipImport
 from engine.data.paths import resolve_user_path
 from engine.data.scan import Skipped
 from engine.data.split import find_split_file, make_split
+from engine.metrics import SMALL_CLASS, SMALL_TEST_SET
 from engine.settings import Settings
 from ui import cache, session
 from ui.charts import class_counts_figure
@@ -40,33 +41,43 @@ def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
     return session.imported(upload.file_id)
 
 
-def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ...]]:
-    """Source radio and its input; returns (folder or None, archive entries left out)."""
-    source = st.radio("Photos from", SOURCES, horizontal=True, key="data_source")
+def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ...], str]:
+    """Source radio and its input; returns (folder or None, archive entries left out, how to
+    name the dataset to the user)."""
+    # The defaults follow the dataset already chosen: visiting this page never switches it.
+    chosen = session.dataset_source(settings, SOURCES)
+    source = st.radio(
+        "Photos from", SOURCES, index=SOURCES.index(chosen), horizontal=True, key="data_source"
+    )
     if source == "Sample folder":
         if settings.data_dir is None:
             st.info("No sample folder: set TLAB_DATA_DIR and restart, or use another source.")
-        return settings.data_dir, ()
+        return settings.data_dir, (), f"the sample photos in {settings.data_dir}"
     if source == "Folder path":
-        text = st.text_input("Folder with one sub-folder of photos per class", key="data_path")
-        st.caption("Allowed under: " + ", ".join(md(root) for root in settings.typed_roots))
-        return (resolve_user_path(text, settings) if text.strip() else None), ()
+        typed = str(session.dataset()[0]) if chosen == "Folder path" else ""
+        text = st.text_input(
+            "Folder with one sub-folder of photos per class", typed, key="data_path"
+        )
+        roots = ", ".join(md(root) for root in settings.typed_roots) or "nowhere yet"
+        st.caption(f"Allowed under: {roots}. More folders can be allowed with TLAB_DATA_ROOTS.")
+        folder = resolve_user_path(text, settings) if text.strip() else None
+        return folder, (), str(folder)
     upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
     if upload is not None:
-        imported = import_upload(upload, settings)
+        imported, name = import_upload(upload, settings), upload.name
     elif session.last_import() is not None:
         name, imported = session.last_import()
         st.caption(
             f"Using the photos of **{md(name)}** uploaded before; upload another to replace it."
         )
     else:
-        return None, ()
-    return imported.folder, imported.skipped
+        return None, (), ""
+    return imported.folder, imported.skipped, f"the uploaded {name}"
 
 
 settings = page_setup("Data")
 with guard():
-    folder, archive_skipped = choose_folder_ui(settings)
+    folder, archive_skipped, shown = choose_folder_ui(settings)
 if folder is None:
     st.stop()
 with guard():
@@ -77,9 +88,16 @@ with guard():
 
 session.choose_dataset(folder, split_file)
 st.success(
-    f"Using {md(folder)}: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
+    f"Using {md(shown)}: {len(dataset.paths)} photos in {len(dataset.class_names)} classes"
     + (f", split as in {md(split_file.name)}." if split_file else ", split at random (seeded).")
 )
+tests = {name: parts["test"] for name, parts in split.counts().items()}
+if sum(tests.values()) < SMALL_TEST_SET or min(tests.values()) < SMALL_CLASS:
+    st.warning(
+        f"The test part will hold only {sum(tests.values())} photos (at least {SMALL_CLASS} per "
+        f"class and {SMALL_TEST_SET} in all are needed for a fair accuracy): add photos, or the "
+        "accuracy will move a lot by chance."
+    )
 for warning in dataset.warnings:
     st.warning(md(warning))
 

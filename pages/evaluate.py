@@ -5,7 +5,7 @@ import streamlit as st
 from ui import cache
 from ui.confusion import render_confusion
 from ui.errors import guard
-from ui.gallery import render_gallery
+from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
 from ui.setup import page_setup
 from ui.tables import per_class_table
@@ -37,7 +37,9 @@ st.caption("Click a square to show its photos below (click it again to clear), o
 mistakes = evaluation.most_confused(3)
 if mistakes:
     st.caption("Most confused: " + ", ".join(f"{md(t)} → {md(p)} ({n})" for t, p, n in mistakes))
-true, predicted = render_confusion(evaluation.metrics.confusion, run.info.class_names, "gallery")
+true, predicted = render_confusion(
+    evaluation.metrics.confusion, run.info.class_names, "gallery", reset_also=(ERRORS_KEY,)
+)
 
 st.subheader("Test photos")
 render_gallery(evaluation, settings, true, predicted)

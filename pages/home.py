@@ -1,4 +1,4 @@
-"""Demo: one click from the sample photos to zero-shot vs fine-tuned, in big numbers."""
+"""Demo: one click from the sample photos to zero-shot vs a trained model, in big numbers."""
 
 from pathlib import Path
 
@@ -61,7 +61,7 @@ def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     render_headline(run)
     wins = round_robin(run.evaluation.wins(), NUM_WINS)
     if wins:
-        st.subheader("Zero-shot wrong, fine-tuned right")
+        st.subheader("Zero-shot wrong, trained model right")
         render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
@@ -82,14 +82,22 @@ if settings.data_dir is None:
 
 store = cache.get_run_store(settings.runs_dir)
 manager = cache.get_job_manager(settings)
-st.caption(f"Sample photos: {md(settings.data_dir)}")
+demo = find_demo_run(store, settings.data_dir)
+st.caption(
+    f"Sample photos: {md(settings.data_dir)}. "
+    + (
+        "A finished run is ready: the story shows at once."
+        if demo
+        else "No run yet: the button trains one first (about one to three minutes on a laptop)."
+    )
+)
 left, right = st.columns([1, 3])
 if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()
-    if find_demo_run(store, settings.data_dir) is None:
+    if demo is None:
         with guard(stop=False):
             start_fresh_run(settings, store)
-if right.button("Train a fresh one with the defaults", key="home_fresh"):
+if demo is not None and right.button("Train a fresh one with the defaults", key="home_fresh"):
     session.request_demo()
     with guard(stop=False):
         start_fresh_run(settings, store)

@@ -36,7 +36,7 @@ def notes_ui(store: RunStore, info: RunInfo) -> None:
     notes = st.text_area("Notes", info.notes, key=f"runs_notes_{info.run_id}", height=80)
     if st.button("Save notes", key="runs_save_notes") and notes != info.notes:
         store.set_notes(info.run_id, notes)
-        st.rerun()
+        st.toast("Notes saved with the run.", icon=":material/check:")
     pinned = store.demo_pin() == info.run_id
     if pinned:
         st.caption("The Demo page shows this run.")
@@ -95,7 +95,15 @@ with guard():
 if not runs:
     st.info("No runs yet: start one on the Train page (or the Demo).")
     st.stop()
-st.dataframe(runs_table(runs), hide_index=True, key="runs_table")
+st.dataframe(
+    runs_table(runs),
+    hide_index=True,
+    key="runs_table",
+    column_config={
+        "run": st.column_config.TextColumn(width="medium"),
+        "notes": st.column_config.TextColumn(width="large"),
+    },
+)
 with st.expander("Every setting of every run"):
     st.dataframe(config_table(runs), key="runs_settings")
 with guard(stop=False):

@@ -7,14 +7,16 @@ from ui import cache, models, session
 from ui.errors import guard
 from ui.progress import render_job_progress
 from ui.setup import page_setup, require_dataset
+from ui.text import md
 from ui.train_form import config_form_ui
 
 settings = page_setup("Train")
 data_dir, split_file = require_dataset()
 mapping = session.mapping(data_dir)
+split_text = md(split_file.name) if split_file else "random (seeded)"
 st.caption(
-    f"Dataset `{data_dir}` · split: {f'`{split_file.name}`' if split_file else 'random (seeded)'}"
-    f" · zero-shot mapping: {'edited' if mapping else 'automatic'}"
+    f"Dataset {md(data_dir)} · split: {split_text} · zero-shot mapping: "
+    f"{'edited' if mapping else 'automatic'}"
 )
 manager = cache.get_job_manager(settings)
 config = config_form_ui(settings)

@@ -56,8 +56,9 @@ def confusion_figure(
                 "colorbar": _colorbar(darkest, normalised),
                 "line": {"width": 1, "color": "#cbd5e1"},
             },
-            # Plotly fades the squares that are not clicked; keep them legible.
-            unselected={"marker": {"opacity": 0.5}},
+            # Plotly fades the squares that are not clicked; keep them and their counts legible.
+            unselected={"marker": {"opacity": 0.75}, "textfont": {"color": "#1f2937"}},
+            selected={"marker": {"opacity": 1.0}},
             hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} photos<extra></extra>",
         )
     )
@@ -69,7 +70,9 @@ def confusion_figure(
             "categoryarray": shown,
             "autorange": "reversed",
         },
+        # Square cells: as wide as tall, whatever the page width.
         height=140 + size * len(class_names),
+        width=240 + int(size * 1.15) * len(class_names),
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         clickmode="event+select",
     )
@@ -97,13 +100,19 @@ def _forget_selection(version_key: str) -> None:
     st.session_state[version_key] = st.session_state.get(version_key, 0) + 1
 
 
-def _reset(true_key: str, predicted_key: str, version_key: str) -> None:
+def _reset(true_key: str, predicted_key: str, version_key: str, *others: str) -> None:
+    """Every filter back to 'all photos' (the class boxes and any toggles named in others)."""
     st.session_state[true_key] = st.session_state[predicted_key] = ANY
+    for key in others:
+        st.session_state[key] = False
     _forget_selection(version_key)
 
 
 def render_confusion(
-    confusion: Sequence[Sequence[int]], class_names: Sequence[str], key: str
+    confusion: Sequence[Sequence[int]],
+    class_names: Sequence[str],
+    key: str,
+    reset_also: tuple[str, ...] = (),
 ) -> tuple[str | None, str | None]:
     """Draw the matrix and the true/predicted selectboxes it drives; return the chosen classes.
 
@@ -115,6 +124,7 @@ def render_confusion(
     normalised = st.toggle("Show shares of each true class", key=f"{key}_normalised")
     st.plotly_chart(
         confusion_figure(confusion, class_names, normalised),
+        width="content",
         key=chart_key,
         on_select=partial(
             _copy_selection_to_filters,
@@ -131,6 +141,9 @@ def render_confusion(
     true = left.selectbox("True class", options, key=true_key, on_change=forget)
     predicted = middle.selectbox("Predicted class", options, key=predicted_key, on_change=forget)
     right.button(
-        "Reset", key=f"{key}_reset", on_click=_reset, args=(true_key, predicted_key, version_key)
+        "Reset",
+        key=f"{key}_reset",
+        on_click=_reset,
+        args=(true_key, predicted_key, version_key, *reset_also),
     )
     return (None if true == ANY else true), (None if predicted == ANY else predicted)

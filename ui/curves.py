@@ -14,6 +14,8 @@ from ui.text import label as plain
 
 METRICS = {"loss": "Loss", "accuracy": "Accuracy"}
 PALETTE = plotly.colors.qualitative.Dark24  # 24 colours a reader tells apart
+# Runs of one seed share their first epochs: dashes keep a line visible under another.
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
 
 def _epochs(values: Sequence[float]) -> list[int]:
@@ -21,9 +23,12 @@ def _epochs(values: Sequence[float]) -> list[int]:
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
+    epochs = max((len(trace.x or ()) for trace in figure.data), default=0)
+    # Whole epochs only: one tick each for short runs, plotly's choice (integers) beyond.
+    ticks = {"dtick": 1} if epochs <= 12 else {"tickformat": "d"}
     figure.update_layout(
         title=title,
-        xaxis={"title": "epoch", "dtick": 1},
+        xaxis={"title": "epoch", "range": [0.5, max(epochs, 1) + 0.5], **ticks},
         height=300,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},
@@ -60,7 +65,8 @@ def compare_figure(histories: Mapping[str, History], metric: str) -> go.Figure:
     """Validation curves of several runs (label -> history) on one chart, one distinct colour
     each, named in the legend."""
     figure = go.Figure()
-    for (name, history), colour in zip(histories.items(), itertools.cycle(PALETTE)):
+    styles = zip(itertools.cycle(PALETTE), itertools.cycle(DASHES), strict=False)
+    for (name, history), (colour, dash) in zip(histories.items(), styles, strict=False):
         values = history.get(f"val_{metric}")
         figure.add_trace(
             go.Scatter(
@@ -68,7 +74,7 @@ def compare_figure(histories: Mapping[str, History], metric: str) -> go.Figure:
                 y=values,
                 mode="lines+markers",
                 name=plain(name),
-                line={"color": colour},
+                line={"color": colour, "dash": dash, "width": 3 if dash == "solid" else 2},
             )
         )
     figure.update_layout(showlegend=True)

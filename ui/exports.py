@@ -22,4 +22,4 @@ def render_input_spec(info: RunInfo) -> None:
         "lines that load it without Transfer Lab."
     )
     table = pd.DataFrame({"value": {name: str(value) for name, value in rows.items()}})
-    st.dataframe(table.rename_axis("model input / output"))
+    st.table(table.rename_axis("model input / output"))  # a table wraps; nothing is cut off

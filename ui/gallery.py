@@ -10,6 +10,7 @@ from ui.image_grid import Card, mark, paginate, render_grid
 from ui.text import md
 
 PER_PAGE = 24
+ERRORS_KEY = "gallery_errors"
 SORTS = {"File order": None, "Least confident first": False, "Most confident first": True}
 
 
@@ -29,9 +30,14 @@ def render_gallery(
 ) -> None:
     """Filters (errors only, sort), then a page of cards; true/predicted come from the matrix."""
     left, right = st.columns(2)
-    only_errors = left.toggle("Only errors", key="gallery_errors")
+    only_errors = left.toggle("Only errors", key=ERRORS_KEY)
     sort = right.selectbox("Sort", list(SORTS), key="gallery_sort")
     kept = evaluation.select(true, predicted, only_errors, SORTS[sort])
     st.caption(f"{len(kept)} of {len(evaluation.predictions)} test photos")
+    if not kept and only_errors and true is not None and true == predicted:
+        st.info(
+            "This square holds the photos predicted right, and **Only errors** hides those: "
+            "switch it off to see them."
+        )
     page = paginate(kept, PER_PAGE, key="gallery_page")
     render_grid([row_card(row) for row in page], settings)

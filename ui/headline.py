@@ -39,11 +39,13 @@ def zero_shot_text(run: Run) -> str:
             f"ImageNet has no label for any of the {len(classes)} classes, so zero-shot can "
             "never be right here."
         )
+    others = len(classes) - len(named)
+    rest = "the other class" if others == 1 else f"the other {others} classes"
     return (
         f"ImageNet has a label for only {len(named)} of {len(classes)} classes "
-        f"({', '.join(named)}); photos of the other {len(classes) - len(named)} always count "
-        f"as wrong. On the photos of {', '.join(named)} alone: "
-        f"**{percent(zero_shot.named_accuracy)}**."
+        f"({', '.join(named)}); photos of {rest} always count as wrong. On the photos of "
+        f"{', '.join(named)} alone: **{percent(zero_shot.named_accuracy)}**. "
+        f"{interval_text(zero_shot.metrics)}."
     )
 
 

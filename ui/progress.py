@@ -37,30 +37,28 @@ def _settings_text(snapshot: JobSnapshot) -> str:
     return (
         f"Running: {config.backbone}, up to {config.epochs} head epochs, {fine_tune}, batch "
         f"{config.batch_size}, augment {'on' if config.augment else 'off'}, seed {config.seed} "
-        f"· data `{snapshot.data_dir}`"
+        f"· data {md(snapshot.data_dir)}"
     )
 
 
 def _draw_bars(snapshot: JobSnapshot) -> None:
     if not snapshot.num_stages:  # no event yet: the photos are being scanned
         st.progress(0.0, text="Preparing: checking the photos...")
+        st.caption(_settings_text(snapshot))
         return
     stage = STAGE_TITLES.get(snapshot.stage, snapshot.stage)
+    # The whole job by expected time (never moves back), then where this stage is.
     st.progress(
-        # Stages finished so far: stage 1 of 4 starts empty, not a quarter full.
-        _fraction(snapshot.stage_index - 1, snapshot.num_stages),
-        text=f"Stage {snapshot.stage_index}/{snapshot.num_stages}: {stage}",
+        min(max(snapshot.fraction, 0.0), 1.0),
+        text=f"Stage {snapshot.stage_index}/{snapshot.num_stages}: {stage} · {_eta_text(snapshot)}",
     )
-    if snapshot.num_epochs:
-        st.progress(
-            _fraction(snapshot.epoch, snapshot.num_epochs),
-            text=f"Epoch {snapshot.epoch}/{snapshot.num_epochs}",
-        )
     if snapshot.num_batches:
-        st.progress(
-            _fraction(snapshot.batch, snapshot.num_batches),
-            text=f"Batch {snapshot.batch}/{snapshot.num_batches} · {_eta_text(snapshot)}",
-        )
+        epochs = max(snapshot.num_epochs, 1)
+        done = (max(snapshot.epoch, 1) - 1) * snapshot.num_batches + snapshot.batch
+        where = f"Batch {snapshot.batch}/{snapshot.num_batches}"
+        if snapshot.num_epochs:
+            where = f"Epoch {snapshot.epoch}/{snapshot.num_epochs} · {where}"
+        st.progress(_fraction(done, epochs * snapshot.num_batches), text=where)
     notes = [f"{name} {value:.3f}" for name, value in snapshot.metrics.items()]
     if snapshot.batch == 0 and snapshot.num_epochs:
         notes.append("preparing this stage (its first batch also builds the model's graph)")
@@ -73,7 +71,16 @@ def _draw_bars(snapshot: JobSnapshot) -> None:
 def _draw_outcome(snapshot: JobSnapshot) -> None:
     if snapshot.state == "done":
         elapsed = format_seconds(snapshot.elapsed_seconds)
-        st.success(f"Training finished in {elapsed}. {md(snapshot.message)}")
+        training = (
+            f" (the training itself {format_seconds(snapshot.train_seconds)}; the rest is the "
+            "zero-shot baseline, loading and evaluating)"
+            if snapshot.train_seconds
+            else ""
+        )
+        st.success(
+            f"Training finished in {elapsed}{training}. {md(snapshot.message)} · run "
+            f"{md(snapshot.run_title)}"
+        )
         st.page_link("pages/evaluate.py", label="See the evaluation", icon=":material/analytics:")
     elif snapshot.state == "failed":
         st.error(md(snapshot.summary()))  # 'Training failed: <why>' in one line

@@ -13,7 +13,6 @@ import streamlit as st
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
 from engine.settings import Settings
-from ui import train_form
 
 DATASET_DIR = "dataset_dir"  # the dataset every page uses (the Data page chooses it)
 SPLIT_FILE = "split_file"  # its split file, "" for a random split
@@ -25,17 +24,7 @@ DEMO_JOB = "home_job"  # id of the training the Demo started (it shows its progr
 EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared download
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
-
-
-# Widgets whose values survive a page change (Streamlit drops the state of widgets a page
-# does not draw; assigning the value back on every page keeps it).
-KEPT_WIDGETS = ("data_source", "data_path", *(train_form.key(name) for name in train_form.LAYOUT))
-
-
-def keep_widget_values() -> None:
-    for key in KEPT_WIDGETS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+TRAIN_VALUES = "train_values"  # the Train form's last submitted values
 
 
 def init(settings: Settings) -> None:
@@ -50,6 +39,19 @@ def dataset() -> tuple[Path | None, Path | None]:
     """The chosen dataset folder and its split file (None when there is none)."""
     chosen, split_file = st.session_state.get(DATASET_DIR), st.session_state.get(SPLIT_FILE)
     return (Path(chosen) if chosen else None), (Path(split_file) if split_file else None)
+
+
+def dataset_source(settings: Settings, sources: tuple[str, str, str]) -> str:
+    """Which of the Data page's (sample, folder path, upload) sources the chosen dataset came
+    from: widgets forget their state when a page is left, the chosen dataset does not."""
+    sample, typed, uploaded = sources
+    folder, _ = dataset()
+    if folder is None or (settings.data_dir and folder == Path(settings.data_dir)):
+        return sample
+    last = last_import()
+    if last is not None and last[1].folder == folder:
+        return uploaded
+    return typed
 
 
 def choose_dataset(folder: Path, split_file: Path | None) -> None:
@@ -130,3 +132,12 @@ def swap_job_state(key: str, state: str) -> str | None:
     last = st.session_state.get(JOB_STATE.format(key))
     st.session_state[JOB_STATE.format(key)] = state
     return last
+
+
+def train_values() -> dict | None:
+    """The Train form's values as last submitted in this session (None before that)."""
+    return st.session_state.get(TRAIN_VALUES)
+
+
+def remember_train_values(values: dict) -> None:
+    st.session_state[TRAIN_VALUES] = dict(values)

@@ -20,7 +20,6 @@ def page_setup(title: str) -> Settings:
     A bad TLAB_* variable is shown as an error and the page stops there.
     """
     st.set_page_config(**PAGE_CONFIG)  # again: a deep link can run a page without app.py
-    session.keep_widget_values()
     render_sidebar()
     st.title(title)
     with guard():

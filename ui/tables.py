@@ -51,7 +51,7 @@ def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
                 "fine-tune epochs": info.config.fine_tune_epochs,
                 "augment": "on" if info.config.augment else "off",
                 "mapping": info.mapping_source,
-                "trained in": format_seconds(info.train_seconds) if info.train_seconds else "",
+                "training time": format_seconds(info.train_seconds) if info.train_seconds else "",
                 "notes": info.notes,
                 "id": info.run_id,
             }

@@ -29,11 +29,17 @@ def topk_figure(pairs: Sequence[tuple[str, float]]) -> go.Figure:
             y=labels,
             orientation="h",
             text=[f"{v:.0%}" for v in values],
-            textposition="auto",
+            textposition="outside",  # every bar says its value, even a 0% one
+            cliponaxis=False,
         )
     )
     figure.update_layout(
-        xaxis={"range": [0, 1], "tickformat": ".0%", "fixedrange": True},
+        xaxis={
+            "range": [0, 1.12],
+            "tickformat": ".0%",
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "fixedrange": True,
+        },
         yaxis={"automargin": False, "fixedrange": True},
         height=60 + 40 * len(pairs),
         margin={"l": LABEL_MARGIN, "r": 10, "t": 10, "b": 30},

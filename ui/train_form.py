@@ -11,6 +11,7 @@ from engine.backbones import BACKBONES, unavailable_reason
 from engine.config import TrainConfig, help_text
 from engine.errors import ConfigError
 from engine.settings import Settings
+from ui import session
 
 DEFAULTS = TrainConfig()
 BATCH_SIZES = (8, 16, 32, 64, 128)
@@ -31,7 +32,7 @@ LAYOUT = {
     "dropout": (2, "Dropout"),
     "early_stopping_patience": (2, "Early-stopping patience (0 = off)"),
     "seed": (2, "Seed"),
-    "augment": (2, "Augment photos (slower: no cached features)"),
+    "augment": (2, "Augment photos (slower)"),
 }
 
 
@@ -40,25 +41,22 @@ def key(name: str) -> str:
     return f"train_{name}"
 
 
-def init_values() -> None:
-    """Session defaults: TrainConfig's, so the form never drifts from the engine."""
-    for name in LAYOUT:
-        st.session_state.setdefault(key(name), getattr(DEFAULTS, name))
-
-
 def config_form_ui(settings: Settings) -> TrainConfig | None:
     """The form; the TrainConfig when submitted with a usable backbone, else None."""
-    init_values()
+    # Start from the values last submitted in this session, else TrainConfig's defaults: the
+    # widgets themselves forget their state when the page is left.
+    initial = {**dataclasses.asdict(DEFAULTS), **(session.train_values() or {})}
     reasons = {name: unavailable_reason(name, settings.backbone_weights) for name in BACKBONES}
     st.markdown(INTRO)
     with st.form("train_form"):
         columns = st.columns(3)
         values = {
-            name: _widget(columns[column], name, label, reasons)
+            name: _widget(columns[column], name, label, initial[name], reasons)
             for name, (column, label) in LAYOUT.items()
         }
         if not st.form_submit_button("Start training", type="primary", key="train_start"):
             return None
+    session.remember_train_values(values)
     if reasons[values["backbone"]]:
         st.error(
             f"{values['backbone']} cannot be used here: {reasons[values['backbone']]}. "
@@ -72,29 +70,31 @@ def config_form_ui(settings: Settings) -> TrainConfig | None:
         return None
 
 
-def _widget(column, name: str, label: str, reasons: dict[str, str | None]):
-    """One field's widget in column (its value comes from the session, not a default)."""
-    tip = help_text(name)
+def _widget(column, name: str, label: str, value, reasons: dict[str, str | None]):
+    """One field's widget in column, starting at value."""
+    tip, widget_key = help_text(name), key(name)
     if name == "backbone":
+        names = list(BACKBONES)
         return column.selectbox(
             label,
-            list(BACKBONES),
+            names,
+            index=names.index(value) if value in names else 0,
             format_func=lambda option: (
                 option + (f" (unavailable: {reasons[option]})" if reasons[option] else "")
             ),
-            key=key(name),
+            key=widget_key,
             help=tip,
         )
     if name == "batch_size":
-        return column.select_slider(label, BATCH_SIZES, key=key(name), help=tip)
+        return column.select_slider(label, BATCH_SIZES, value, key=widget_key, help=tip)
     if name == "dropout":
-        return column.slider(label, 0.0, 0.9, step=0.05, key=key(name), help=tip)
+        return column.slider(label, 0.0, 0.9, value, 0.05, key=widget_key, help=tip)
     kind = {f.name: f.type for f in dataclasses.fields(TrainConfig)}[name]
     if kind == "bool":
-        return column.checkbox(label, key=key(name), help=tip)
+        return column.checkbox(label, value, key=widget_key, help=tip)
     if kind == "int":
-        return column.number_input(label, min_value=0, step=1, key=key(name), help=tip)
+        return column.number_input(label, 0, None, value, 1, key=widget_key, help=tip)
     step = getattr(DEFAULTS, name) / 10  # 1e-3 moves by 1e-4, 1e-5 by 1e-6
     return column.number_input(
-        label, min_value=0.0, step=step, format="%.1e", key=key(name), help=tip
+        label, 0.0, None, value, step, format="%.1e", key=widget_key, help=tip
     )

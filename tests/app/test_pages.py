@@ -51,7 +51,7 @@ def test_home_reuses_the_complete_demo_run_and_tells_the_story(app_env: AppEnv):
     assert fine_tuned.value == "97.2%"
     assert fine_tuned.delta == "+63.9 points"
     assert [m.value for m in at.metric if "zero-shot" in m.label] == ["33.3%"]
-    assert "Zero-shot wrong, fine-tuned right" in texts(at, "subheader")
+    assert "Zero-shot wrong, trained model right" in texts(at, "subheader")
 
 
 def test_home_starts_the_demo_with_default_config_when_no_run_exists(app_env: AppEnv):

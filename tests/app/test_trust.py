@@ -144,6 +144,6 @@ def test_sidebar_links_a_running_job_to_the_train_page(app_env: AppEnv):
 def test_exports_say_what_the_model_expects(app_env: AppEnv, monkeypatch):
     save_fake_run(app_env.runs_dir, app_env.data_dir)
     at = app_env.page("runs")
-    spec = next(f.value for f in at.dataframe if "model input / output" in f.value.index.names)
+    spec = next(t.value for t in at.table if "model input / output" in t.value.index.names)
     assert "RGB" in spec.to_string() and "blue, green, red" in spec.to_string()
     assert Path(app_env.runs_dir).is_dir()

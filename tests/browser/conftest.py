@@ -63,11 +63,7 @@ def app_url(app_server: AppServer) -> str:
 
 @pytest.fixture(scope="module")
 def browser_page(app_url: str):
-    """A Chromium page that has opened the home page once.
-
-    Until app.py has run once in the server process, Streamlit treats pages/ as an old-style
-    multipage folder and runs a page opened by URL without app.py; opening home first avoids it.
-    """
+    """A Chromium page on the module's server (it has not opened any page yet)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
@@ -76,7 +72,5 @@ def browser_page(app_url: str):
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.goto(app_url)
-        page.get_by_role("button", name="Run the demo").wait_for()
         yield page
         browser.close()

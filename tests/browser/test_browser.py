@@ -1,8 +1,10 @@
-"""The real app in headless Chromium: classify a daisy photo, train a short run with progress."""
+"""The real app in headless Chromium, as a new user goes through it: a cold deep link, an
+upload kept across pages, a photo classified, a short training whose form values stay put."""
 
 from __future__ import annotations
 
 import time
+import zipfile
 
 import pytest
 
@@ -10,6 +12,46 @@ from tests.browser.conftest import ARTIFACTS, TRAIN_TIMEOUT_S
 from tests.support.paths import FLOWERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def go(page, label: str) -> None:
+    """Open a page through the app's own menu in the sidebar."""
+    page.get_by_role("link", name=label, exact=True).click()
+
+
+def test_a_cold_deep_link_shows_the_apps_own_menu(app_url: str, browser_page):
+    # Protection: Streamlit's automatic menu is off and every page draws the app's own links;
+    # before, /data opened first on a fresh server listed the raw pages/ folder.
+    page = browser_page
+    page.goto(f"{app_url}/data")
+    page.get_by_text("Photos per class").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "deep_link_data.png", full_page=True)
+    assert page.locator("[data-testid=stSidebarNav]").count() == 0
+    assert page.locator("[data-testid=stPageLink]").count() == 7
+
+
+def test_an_uploaded_dataset_stays_chosen_across_pages(app_url: str, browser_page, tmp_path):
+    # Protection: the Data page's defaults follow the dataset already chosen; widgets forget
+    # their state when a page is left, and the page used to fall back to the sample.
+    photos = sorted(FLOWERS.glob("daisy/*.jpg"))[:5] + sorted(FLOWERS.glob("roses/*.jpg"))[:5]
+    archive = tmp_path / "two-flowers.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for photo in photos:
+            bundle.write(photo, f"{photo.parent.name}/{photo.name}")
+    page = browser_page
+    page.goto(f"{app_url}/data")
+    page.get_by_text("Upload a .zip").click()
+    page.locator("input[type=file]").set_input_files(str(archive))
+    page.get_by_text("10 photos in 2 classes").wait_for()
+
+    go(page, "Zero-shot")
+    page.get_by_text("Which ImageNet labels count").wait_for()
+    go(page, "Data")
+    page.get_by_text("10 photos in 2 classes").wait_for()
+    page.screenshot(path=ARTIFACTS / "data_upload_kept.png", full_page=True)
+    assert "two-flowers.zip" in page.inner_text("body")
+    page.get_by_text("Sample folder").click()  # back to the sample for the next tests
+    page.get_by_text("1000 photos in 5 classes").wait_for()
 
 
 def test_classify_a_daisy_photo_shows_the_zero_shot_label(app_url: str, browser_page):
@@ -30,15 +72,22 @@ def _bar_values(page) -> tuple[str, ...]:
     return tuple(bars.evaluate_all("bars => bars.map(b => b.getAttribute('aria-valuenow'))"))
 
 
-def test_training_shows_moving_progress_and_finishes(app_url: str, browser_page):
+def test_training_shows_moving_progress_keeps_its_form_and_finishes(app_url: str, browser_page):
     page = browser_page
     page.goto(f"{app_url}/train")
-    epochs = page.get_by_label("Epochs (new head)")
+    epochs = page.get_by_label("Epochs (new head)", exact=True)
     epochs.fill("3")
     epochs.press("Tab")
     page.get_by_role("button", name="Start training").click()
     page.locator("[data-testid=stProgress]").first.wait_for()
     page.screenshot(path=ARTIFACTS / "train_started.png", full_page=True)
+    go(page, "Runs")
+    page.get_by_role("heading", name="Runs").wait_for()
+    go(page, "Train")
+    kept = page.get_by_label("Epochs (new head)", exact=True)
+    kept.wait_for()
+    assert kept.input_value() == "3", "the form shows what the running job trains with"
+    assert "up to 3 head epochs" in page.inner_text("body")
 
     seen: set[tuple[str, ...]] = set()
     finished = page.get_by_text("Training finished")

@@ -39,7 +39,7 @@ async def _open(browser, url: str, path: str):
 async def _start_training(page) -> None:
     """Fill a short config that still runs long enough (a fine-tune epoch) and press Start."""
     for label, value in (("Epochs (new head)", "3"), ("Fine-tune epochs (0 = skip)", "1")):
-        field = page.get_by_label(label)
+        field = page.get_by_label(label, exact=True)
         await field.fill(value)
         await field.press("Tab")
     await page.get_by_role("button", name="Start training").click()

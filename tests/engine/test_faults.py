@@ -390,7 +390,7 @@ STORE_FAULTS = textwrap.dedent(
     def state():
         return {
             "listed": [info.run_id for info in store.list()],
-            "entries": sorted(path.name for path in runs.iterdir()),
+            "entries": sorted(p.name for p in runs.iterdir() if not p.name.startswith(".")),
             "digest": folder_digest(runs / kept),
             "model_loads": load_run_classifier(store, kept).class_names == info.class_names,
         }

@@ -80,7 +80,7 @@ def started(runner: FakeRunner, settings: Settings) -> JobManager:
 def test_before_any_job_the_state_is_idle(settings):
     snapshot = JobManager(settings).snapshot()
     assert snapshot == JobSnapshot(state="idle")
-    assert snapshot.summary() == "No training yet"
+    assert snapshot.summary() == "No training running"
 
 
 def test_a_job_runs_in_the_background_and_ends_done(settings):
@@ -105,7 +105,8 @@ def test_a_job_runs_in_the_background_and_ends_done(settings):
     }
     assert (done.state, done.run_id, done.job_id) == ("done", "20260101-000000-abcd", job_id)
     assert done.message == "Test accuracy 75.0%"
-    assert done.summary() == "Training done: run 20260101-000000-abcd"
+    assert done.summary() == f"Training done: {done.run_title}"
+    assert done.run_title.startswith("data · 75.0% · ")
     assert done.elapsed_seconds > 0
     assert runner.kwargs["split_file"] == "s.csv"
     assert runner.kwargs["mapping"] == {"a": [1]}
