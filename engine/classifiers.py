@@ -15,7 +15,9 @@ import tensorflow as tf
 from engine import model as _registers_layers  # noqa: F401
 from engine.backbones import get_backbone
 from engine.errors import ImageError, ModelUnavailableError, first_line
+from engine.model import POOL_LAYER, feature_extractor
 from engine.runs import RunStore
+from engine.runtime import Runtime, keras_forward
 
 MAX_CONFIG_BYTES = 16 * 2**20  # a model's config.json is kilobytes; Keras parses it whole
 MAX_MODEL_BYTES = 4 * 2**30  # weights of the largest backbone are ~100 MB
@@ -75,37 +77,67 @@ class BaseClassifier:
         if len(array) == 0:
             # Some graphs (BatchNormalization on a fixed shape) reject an empty batch.
             return np.zeros((0, len(self.class_names)), np.float32)
-        batch = tf.cast(tf.convert_to_tensor(array), tf.float32)
+        batch = array.astype(np.float32, copy=False)
         if array.shape[1:3] != (self.input_size, self.input_size):
-            batch = tf.image.resize(batch, (self.input_size, self.input_size))
-        return self._forward(batch).numpy()
+            batch = tf.image.resize(batch, (self.input_size, self.input_size)).numpy()
+        return self._forward(batch)
 
     def top_k(self, images: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
         """Best k (class name, probability) pairs per image, most probable first."""
         probabilities = self.predict_proba(images)[:, self.first_answer :]
         return top_k(probabilities, self.class_names[self.first_answer :], k)
 
-    def _forward(self, images: tf.Tensor) -> tf.Tensor:
+    def _forward(self, images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
 class FineTunedClassifier(BaseClassifier):
-    """A trained model: raw [0,255] images in, probabilities over the dataset's classes out."""
+    """A trained model: raw [0,255] images in, probabilities over the dataset's classes out.
 
-    def __init__(self, model: keras.Model, class_names: tuple[str, ...], input_size: int) -> None:
+    On LiteRT the model runs as its frozen feature extractor (converted once per distinct
+    base weights: every run that kept the base frozen shares one) and its head, a softmax
+    layer, in numpy.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        class_names: tuple[str, ...],
+        input_size: int,
+        runtime: Runtime | None = None,
+    ) -> None:
         self.model = model
         self.class_names = tuple(class_names)
         self.input_size = input_size
-        # One tf.function with a fixed signature, shared by every caller: it traces once (under
-        # TensorFlow's own lock), so concurrent Streamlit sessions never retrace or race on
-        # Keras' stateful predict() machinery.
-        spec = tf.TensorSpec([None, input_size, input_size, 3], tf.float32)
-        self._forward = tf.function(
-            lambda images: model(images, training=False), input_signature=[spec]
-        )
+        runtime = runtime or Runtime()
+        head = _softmax_head(model) if runtime.choice == "litert" else None
+        if head is None:
+            self._forward = keras_forward(model, input_size, runtime, "model")
+            return
+        features = keras_forward(feature_extractor(model), input_size, runtime, "features")
+        kernel, bias = head
+        self._forward = lambda batch: _softmax(features(batch) @ kernel + bias)
 
 
-def load_run_classifier(store: RunStore, run_id: str) -> FineTunedClassifier:
+def _softmax_head(model: keras.Model) -> tuple[np.ndarray, np.ndarray] | None:
+    """(kernel, bias) of build_model's head when model has that shape, else None."""
+    try:
+        dense = model.get_layer("head").get_layer("probabilities")
+        model.get_layer(POOL_LAYER)
+    except ValueError:  # a model of another shape: it runs whole
+        return None
+    kernel, bias = dense.get_weights()
+    return kernel.astype(np.float32), bias.astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def load_run_classifier(
+    store: RunStore, run_id: str, runtime: Runtime | None = None
+) -> FineTunedClassifier:
     """Load a run's model with Keras safe mode (no Python code in model files is ever run).
 
     Raises:
@@ -136,7 +168,7 @@ def load_run_classifier(store: RunStore, run_id: str) -> FineTunedClassifier:
             f"{len(info.class_names)} classes; its files do not belong together. {fix}"
         )
     input_size = shape[1] or get_backbone(info.config.backbone).input_size
-    return FineTunedClassifier(model, info.class_names, int(input_size))
+    return FineTunedClassifier(model, info.class_names, int(input_size), runtime)
 
 
 def _check_archive(path: Path) -> None:

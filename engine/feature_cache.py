@@ -13,24 +13,26 @@ from pathlib import Path
 import numpy as np
 
 from engine.backbones import Backbone
+from engine.runtime import CONVERSION_VERSION
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-VERSION = "2"  # bump when the way features are computed changes (2: standard-layer preprocessing)
+VERSION = "3"  # bump when the way features are computed changes (2: standard-layer preprocessing)
 
 
 def cache_file(
-    settings: Settings, spec: Backbone, weights: str | None, paths: Sequence[Path]
+    settings: Settings, spec: Backbone, weights: str | None, paths: Sequence[Path], runtime: str
 ) -> Path | None:
-    """settings.cache_root/features/<sha1>.npz for these images under these weights.
+    """settings.cache_root/features/<sha1>.npz for these images under these weights, computed
+    on this runtime (LiteRT's features differ from TensorFlow's in the fifth decimal).
 
     None when caching is unsafe: random weights (they change with the seed) or an image that
     cannot be stat'ed.
     """
     if weights is None:
         return None
-    digest = hashlib.sha1(f"{VERSION}\n{spec.name}\n".encode())
+    digest = hashlib.sha1(f"{VERSION}\n{spec.name}\n{runtime}-{CONVERSION_VERSION}\n".encode())
     try:
         identity = weights
         if weights != "imagenet":

@@ -15,6 +15,12 @@ DEFAULT_IMAGENET_LABELS = (
     "https://storage.googleapis.com/download.tensorflow.org/data/ImageNetLabels.txt"
 )
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
+RUNTIME_CHOICES = ("auto", "tensorflow", "litert")
+# Models converted for LiteRT are derived from model weights, not user data: kept per user,
+# like Keras' downloaded weights, so a new runs folder does not convert them again.
+DEFAULT_MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
+    "transfer-lab"
+)
 DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
 
 
@@ -46,6 +52,8 @@ class Settings:
     cache_dir: Path | None = None  # None: runs_dir/.cache
     extra_data_roots: tuple[Path, ...] = field(default_factory=tuple)
     distribute: str = "none"
+    runtime: str = "auto"  # frozen forward passes: 'auto', 'tensorflow' or 'litert'
+    model_cache: Path = DEFAULT_MODEL_CACHE
     max_upload_mb: int = 200
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_archive_files: int = 50_000
@@ -66,6 +74,11 @@ class Settings:
             raise SettingsError(
                 f"TLAB_DISTRIBUTE={distribute!r} is not one of {', '.join(DISTRIBUTE_CHOICES)}."
             )
+        runtime = text("TLAB_RUNTIME", "auto").lower()
+        if runtime not in RUNTIME_CHOICES:
+            raise SettingsError(
+                f"TLAB_RUNTIME={runtime!r} is not one of {', '.join(RUNTIME_CHOICES)}."
+            )
         roots = tuple(
             Path(p).expanduser() for p in text("TLAB_DATA_ROOTS", "").split(os.pathsep) if p
         )
@@ -79,6 +92,8 @@ class Settings:
             cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
             extra_data_roots=roots,
             distribute=distribute,
+            runtime=runtime,
+            model_cache=Path(text("TLAB_MODEL_CACHE", str(DEFAULT_MODEL_CACHE))).expanduser(),
             max_upload_mb=_int(env, "TLAB_MAX_UPLOAD_MB", cls.max_upload_mb),
             max_image_pixels=_int(env, "TLAB_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             max_archive_files=_int(env, "TLAB_MAX_ARCHIVE_FILES", cls.max_archive_files),

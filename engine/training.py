@@ -33,6 +33,7 @@ from engine.errors import DatasetError, TrainingCancelled
 from engine.events import FEATURES, FINE_TUNE, HEAD, METRICS, History
 from engine.model import build_model, feature_extractor, unfreeze_top_layers
 from engine.progress import Progress, StagePlan
+from engine.runtime import Runtime, keras_forward
 from engine.settings import Settings
 from engine.strategy import get_strategy
 
@@ -210,6 +211,7 @@ class _Training:
         self.spec = get_backbone(config.backbone)
         self.weights = weights_source(config.backbone, settings.backbone_weights)
         self.strategy = get_strategy(settings.distribute)
+        self.runtime = Runtime.from_settings(settings)
 
     def run(self, started: float) -> TrainResult:
         """The recipe: build, train the head (on features when planned), maybe fine-tune."""
@@ -243,7 +245,9 @@ class _Training:
             raise FineTuneCancelled(stage_one()) from cancelled
 
     def _result(self, started: float, cached: bool, from_cache: bool) -> TrainResult:
-        classifier = FineTunedClassifier(self.model, self.split.class_names, self.spec.input_size)
+        classifier = FineTunedClassifier(
+            self.model, self.split.class_names, self.spec.input_size, self.runtime
+        )
         history = self.progress.history.copy()
         seconds = time.perf_counter() - started
         return TrainResult(classifier, history, seconds, cached, from_cache)
@@ -253,7 +257,9 @@ class _Training:
         self._start(FEATURES)
         train, validation = self.split.train, self.split.validation
         paths = train.paths + validation.paths
-        cache_file = feature_cache.cache_file(self.settings, self.spec, self.weights, paths)
+        cache_file = feature_cache.cache_file(
+            self.settings, self.spec, self.weights, paths, self.runtime.name
+        )
         features = feature_cache.read(cache_file, paths, self.spec.feature_dim)
         from_cache = features is not None
         if features is None:
@@ -263,16 +269,14 @@ class _Training:
         return features[: len(train)], features[len(train) :], from_cache
 
     def _extract(self, subset: Subset) -> np.ndarray:
-        """Run Preprocess -> base -> pool over subset, batch by batch, cancellable in between."""
-        size = self.spec.input_size
-        extractor = feature_extractor(self.model)
-        extract = tf.function(
-            lambda images: extractor(images, training=False),
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
+        """Run preprocessing -> base -> pool over subset, batch by batch (on the runtime, e.g.
+        LiteRT: the base is frozen), cancellable in between."""
+        extract = keras_forward(
+            feature_extractor(self.model), self.spec.input_size, self.runtime, "features"
         )
         chunks = [np.zeros((0, self.spec.feature_dim), np.float32)]
         for batch, (images, _) in enumerate(self._pipeline(subset), start=1):
-            chunks.append(extract(images).numpy())
+            chunks.append(extract(images.numpy()))
             self.progress.batch(0, batch)
             self.progress.raise_if_cancelled()
         return np.concatenate(chunks)

@@ -22,6 +22,7 @@ from engine.evaluation import BatchCallback, ZeroShotResult, predict_subset
 from engine.imagenet_groups import NUM_LABELS
 from engine.mapping import auto_mapping, checked_mapping
 from engine.metrics import compute_metrics
+from engine.runtime import Forward, Runtime, convert_function, files_digest, tensorflow_forward
 from engine.settings import Settings
 
 INPUT_SIZE = 224
@@ -32,7 +33,7 @@ _MODEL_FIX = (
 
 
 class ZeroShotClassifier(BaseClassifier):
-    """ImageNet classifier loaded with tensorflow_hub.load; thread-safe predict_proba.
+    """ImageNet classifier from a TF Hub SavedModel; thread-safe predict_proba.
 
     class_names are the 1001 ImageNet labels; index 0 ('background') is never an answer.
     """
@@ -40,37 +41,48 @@ class ZeroShotClassifier(BaseClassifier):
     input_size = INPUT_SIZE
     first_answer = 1
 
-    def __init__(self, model: object, class_names: tuple[str, ...], source: str) -> None:
-        self.model = model
+    def __init__(self, forward: Forward, class_names: tuple[str, ...], source: str) -> None:
+        self._forward = forward  # float32 [N,224,224,3] in [0,255] -> softmax [N,1001]
         self.class_names = class_names
         self.source = source
-        # One graph with a fixed signature: concurrent callers (Streamlit sessions share this
-        # object) all reuse it, and no batch size or image count ever triggers a retrace.
-        self._forward = tf.function(
-            self._softmax,
-            input_signature=[tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)],
-            autograph=False,  # straight-line code; nothing for AutoGraph to convert
-        )
-
-    def _softmax(self, images: tf.Tensor) -> tf.Tensor:
-        # The Hub contract: inputs in [0, 1].
-        return tf.nn.softmax(self.model(images / 255.0), axis=-1)
 
     @classmethod
     def load(cls, settings: Settings) -> ZeroShotClassifier:
         """Load settings.zero_shot_model (Hub handle or local SavedModel dir) and its labels.
+
+        On LiteRT the SavedModel is converted once; later loads read the cached flatbuffer
+        and never load the SavedModel itself (well under a second).
 
         Raises:
             ModelUnavailableError: offline / wrong path / corrupt; names TLAB_ZERO_SHOT_MODEL.
         """
         source = settings.zero_shot_model
         labels = imagenet.load_labels(settings.imagenet_labels)
-        classifier = cls(_load_saved_model(source), labels, source)
+        runtime = Runtime.from_settings(settings)
+        folder = _model_folder(source)
+        key = f"zero_shot-{files_digest(folder)}"
+        if runtime.has(key):
+            forward = runtime.frozen(key, _never, lambda: _saved_model_forward(folder), INPUT_SIZE)
+        else:
+            model = _load_saved_model(folder, source)
+            spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)
+
+            def convert() -> bytes:
+                function = tf.function(_softmax_of(model)).get_concrete_function(spec)
+                return convert_function(function, model)
+
+            forward = runtime.frozen(
+                key,
+                convert,
+                lambda: tensorflow_forward(_softmax_of(model), INPUT_SIZE),
+                INPUT_SIZE,
+            )
+        classifier = cls(forward, labels, source)
         classifier._check_output_width()
         return classifier
 
     def _check_output_width(self) -> None:
-        blank = tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)
+        blank = np.zeros([1, INPUT_SIZE, INPUT_SIZE, 3], np.float32)
         try:
             width = self._forward(blank).shape[-1]
         # Any failure here (no __call__, other input signature, ...) means "not this kind of model".
@@ -87,18 +99,54 @@ class ZeroShotClassifier(BaseClassifier):
             )
 
 
-def _load_saved_model(source: str) -> object:
+def _softmax_of(model: object):
+    """The Hub contract: inputs in [0, 1], logits out; pages want probabilities."""
+
+    def call(images: tf.Tensor) -> tf.Tensor:
+        return tf.nn.softmax(model(images / 255.0), axis=-1)
+
+    return call
+
+
+def _saved_model_forward(folder: Path) -> Forward:
+    return tensorflow_forward(_softmax_of(_load_saved_model(folder, str(folder))), INPUT_SIZE)
+
+
+def _never() -> bytes:
+    raise AssertionError("the flatbuffer is cached; nothing to convert")
+
+
+def _model_folder(source: str) -> Path:
+    """The local folder of the SavedModel: the path given, or Hub's download of a handle.
+
+    Raises:
+        ModelUnavailableError: no such folder, or the handle cannot be downloaded.
+    """
     if source.startswith(("http://", "https://")):
         _check_handle_reachable(source)
-    elif "://" not in source:
-        path = Path(source).expanduser()
-        if not path.is_dir():
+        try:
+            return Path(hub.resolve(source))
+        except Exception as err:  # download and unpacking errors of every kind
             raise ModelUnavailableError(
-                f"TLAB_ZERO_SHOT_MODEL={source!r}: there is no folder {path}. {_MODEL_FIX}"
-            )
-        source = str(path)
+                f"Could not download TLAB_ZERO_SHOT_MODEL={source!r} ({_describe(err)}). "
+                f"{_MODEL_FIX}"
+            ) from err
+    if "://" in source:  # gs:// and other schemes Hub understands: no local copy to hash
+        raise ModelUnavailableError(
+            f"TLAB_ZERO_SHOT_MODEL={source!r}: only https handles and local folders are "
+            f"supported. {_MODEL_FIX}"
+        )
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        raise ModelUnavailableError(
+            f"TLAB_ZERO_SHOT_MODEL={source!r}: there is no folder {path}. {_MODEL_FIX}"
+        )
+    return path
+
+
+def _load_saved_model(folder: Path, source: str) -> object:
     try:
-        return hub.load(source)
+        return hub.load(str(folder))
     # hub.load raises OSError, protobuf and TF errors alike; each means "cannot use this model".
     except Exception as err:
         raise ModelUnavailableError(

@@ -72,5 +72,5 @@ with right, guard(stop=False):
     if run is None:
         st.info("No trained run yet, so only the zero-shot answer is shown. Train one first.")
     else:
-        trained = models.load_run_model(settings.runs_dir, run.run_id)
+        trained = models.load_run_model(settings, run.run_id)
         render_answer(photo, trained, settings, "classify_ft")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PIL import Image
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tests.support.paths import (  # noqa: E402
+    FLOWERS,
     SHARED,
     SHARED_MISSING,
     offline_defaults,
@@ -69,3 +71,25 @@ def image_folder(tmp_path: Path) -> Path:
         for i in range(NUM_PER_CLASS):
             write_image(root / name / f"{name}_{i:02d}.png", color, seed=i)
     return root
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowersRun:
+    """One default-recipe training on the shared flowers (their splits.csv), for every
+    integration test that needs a real trained run: trained once per test session."""
+
+    settings: object  # engine.settings.Settings
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def flowers_run(tmp_path_factory: pytest.TempPathFactory) -> FlowersRun:
+    if not shared_present():
+        pytest.skip(SHARED_MISSING)
+    from engine.config import TrainConfig
+    from engine.experiment import run_experiment
+    from engine.settings import Settings
+
+    settings = Settings.from_env(offline_env(tmp_path_factory.mktemp("flowers") / "runs"))
+    info = run_experiment(FLOWERS, TrainConfig(), settings, split_file=FLOWERS / "splits.csv")
+    return FlowersRun(settings, info.run_id)

@@ -17,6 +17,7 @@ from engine.config import TrainConfig
 from engine.data.split import Subset
 from engine.errors import ModelUnavailableError
 from engine.export import export
+from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
 from ui import cache
@@ -41,10 +42,11 @@ def load_zero_shot(settings: Settings) -> ZeroShotClassifier:
     return classifier
 
 
-@st.cache_resource(show_spinner="Loading the fine-tuned model...", max_entries=4)
-def load_run_model(runs_dir: Path, run_id: str) -> FineTunedClassifier:
-    """A run's model, loaded once (safe mode). Raises RunNotFoundError."""
-    classifier = load_run_classifier(cache.get_run_store(runs_dir), run_id)
+@st.cache_resource(show_spinner="Loading the trained model...", max_entries=4)
+def load_run_model(settings: Settings, run_id: str) -> FineTunedClassifier:
+    """A run's model, loaded once (safe mode) on the fastest runtime. Raises RunNotFoundError."""
+    store = cache.get_run_store(settings.runs_dir)
+    classifier = load_run_classifier(store, run_id, Runtime.from_settings(settings))
     _freeze_long_lived_objects()
     return classifier
 

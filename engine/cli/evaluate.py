@@ -16,6 +16,7 @@ from engine.errors import DatasetError
 from engine.evaluation import evaluate
 from engine.run_record import Run
 from engine.runs import RunStore
+from engine.runtime import Runtime
 from engine.settings import Settings
 
 
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     metrics = evaluate(
-        load_run_classifier(store, info.run_id), test, batch_size=info.config.batch_size
+        load_run_classifier(store, info.run_id, Runtime.from_settings(settings)),
+        test,
+        batch_size=info.config.batch_size,
     ).metrics
     result = {
         "run_id": info.run_id,

@@ -11,6 +11,7 @@ from engine.cli.text import to_json
 from engine.errors import ImageError, ModelUnavailableError, RunNotFoundError
 from engine.images import load_array
 from engine.runs import RunStore
+from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier
 
@@ -32,7 +33,8 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Classify every image with both models; exit 1 when any image could not be read."""
-    run_id, fine_tuned = _fine_tuned(RunStore(settings.runs_dir), args.run)
+    runtime = Runtime.from_settings(settings)
+    run_id, fine_tuned = _fine_tuned(RunStore(settings.runs_dir), args.run, runtime)
     try:
         zero_shot: ZeroShotClassifier | None = ZeroShotClassifier.load(settings)
         zero_shot_error = None
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
 
 
 def _fine_tuned(
-    store: RunStore, run_id: str | None
+    store: RunStore, run_id: str | None, runtime: Runtime
 ) -> tuple[str | None, FineTunedClassifier | None]:
     """(id, model) of --run; without --run the latest complete run's, or (None, None)."""
     try:
@@ -74,7 +76,7 @@ def _fine_tuned(
         if run_id is not None:
             raise
         return None, None
-    return run_id, load_run_classifier(store, run_id)
+    return run_id, load_run_classifier(store, run_id, runtime)
 
 
 def _pairs(top: list[tuple[str, float]]) -> list[dict]:

@@ -137,7 +137,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     monkeypatch.setenv("TLAB_IMAGENET_LABELS", str(labels_file))
     monkeypatch.setattr(models, "load_zero_shot", lambda settings: env.zero_shot)
     monkeypatch.setattr(cache, "get_job_manager", lambda settings: env.jobs)
-    monkeypatch.setattr(models, "load_run_model", lambda runs_dir, run_id: FakeFineTuned())
+    monkeypatch.setattr(models, "load_run_model", lambda settings, run_id: FakeFineTuned())
     st.cache_data.clear()
     st.cache_resource.clear()
     return env
