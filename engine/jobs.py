@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import priority
 from engine.config import TrainConfig
 from engine.errors import JobBusyError, TrainingCancelled, TransferLabError
 from engine.events import History, ProgressEvent, format_seconds
@@ -209,6 +210,7 @@ class JobManager:
         run_id, state, message, kept_model = "", "failed", "", False
         title, train_seconds = "", None
         try:
+            self._yield_to_requests()
             info = self._runner(data_dir, config, self.settings, **kwargs)
             run_id, state, title = info.run_id, "done", info.title
             train_seconds = info.train_seconds
@@ -233,6 +235,13 @@ class JobManager:
                 eta_seconds=None,
                 elapsed_seconds=time.monotonic() - self._started,
             )
+
+    def _yield_to_requests(self) -> None:
+        """Train at background priority (engine.priority): pages stay responsive meanwhile."""
+        from engine.runtime import Runtime  # loads TensorFlow: only once a training starts
+
+        on_litert = Runtime.from_settings(self.settings).choice == "litert"
+        priority.lower_this_thread(tensorflow_pools=on_litert)
 
 
 def _as_record(snapshot: JobSnapshot) -> dict[str, Any]:
