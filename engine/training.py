@@ -27,6 +27,7 @@ from engine import feature_cache
 from engine.backbones import get_backbone, weights_source
 from engine.classifiers import FineTunedClassifier
 from engine.config import TrainConfig
+from engine.data.batches import decode_batches
 from engine.data.pipeline import make_pipeline, unwrap_pipeline_error
 from engine.data.split import Split, Subset
 from engine.errors import DatasetError, TrainingCancelled
@@ -275,8 +276,13 @@ class _Training:
             feature_extractor(self.model), self.spec.input_size, self.runtime, "features"
         )
         chunks = [np.zeros((0, self.spec.feature_dim), np.float32)]
-        for batch, (images, _) in enumerate(self._pipeline(subset), start=1):
-            chunks.append(extract(images.numpy()))
+        # decode_batches, not tf.data: no gradients here, so no TensorFlow executor either;
+        # its decode thread runs ahead of the model without the GIL hand-offs tf.data needs.
+        images = decode_batches(
+            subset, self.spec.input_size, self.config.batch_size, self.settings.max_image_pixels
+        )
+        for batch, pixels in enumerate(images, start=1):
+            chunks.append(extract(pixels.astype(np.float32)))
             self.progress.batch(0, batch)
             self.progress.raise_if_cancelled()
         return np.concatenate(chunks)

@@ -30,6 +30,7 @@ from tests.support.tiny import (
     QUICK,
     TINY,
     TINY_SIZE,
+    fake_decode_batches,
     fake_make_pipeline,
     images_of,
     split_folder,
@@ -41,9 +42,10 @@ pytestmark = pytest.mark.usefixtures("tiny_backbone")
 
 @pytest.fixture
 def fake_pipeline(monkeypatch) -> list[Path]:
-    """Install fake_make_pipeline; returns every path it is asked for."""
+    """Install fake_make_pipeline and fake_decode_batches; returns every path they are asked for."""
     paths: list[Path] = []
     monkeypatch.setattr(training, "make_pipeline", fake_make_pipeline(paths))
+    monkeypatch.setattr(training, "decode_batches", fake_decode_batches(paths))
     return paths
 
 
@@ -153,7 +155,16 @@ def test_empty_training_part_is_a_dataset_error(split, settings, fake_pipeline):
         fit(dataclasses.replace(split, train=Subset((), ())), QUICK, settings)
 
 
-def test_unreadable_image_surfaces_as_image_error(split, settings, monkeypatch):
+def test_an_image_unreadable_since_the_scan_is_named_when_features_are_extracted(split, settings):
+    split.train.paths[0].write_bytes(b"<html>not a photo</html>")
+
+    with pytest.raises(ImageError, match=f"{split.train.paths[0].name}.*scan the folder again"):
+        fit(split, QUICK, settings)
+
+
+def test_unreadable_image_in_the_image_pipeline_surfaces_as_image_error(
+    split, settings, monkeypatch
+):
     def broken_pipeline(subset, image_size, batch_size, **kwargs):
         def decode(_):
             raise ImageError("red_00.png is not an image; remove it and scan again")
@@ -167,7 +178,7 @@ def test_unreadable_image_surfaces_as_image_error(split, settings, monkeypatch):
     monkeypatch.setattr(training, "make_pipeline", broken_pipeline)
 
     with pytest.raises(ImageError, match="red_00.png is not an image; remove it"):
-        fit(split, QUICK, settings)
+        fit(split, dataclasses.replace(QUICK, augment=True), settings)
 
 
 # --- events and cancel ------------------------------------------------------------------------

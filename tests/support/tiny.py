@@ -37,16 +37,33 @@ QUICK = TrainConfig(
 )
 
 
+def _small_images(subset, image_size: int, requested: list[Path] | None) -> np.ndarray:
+    """uint8 [N,S,S,3] of subset's small PNGs, decoded in memory; records the paths asked for."""
+    if requested is not None:
+        requested.extend(subset.paths)
+    images = np.zeros((len(subset), image_size, image_size, 3), np.uint8)
+    for row, path in enumerate(subset.paths):
+        with Image.open(path) as image:
+            images[row] = np.asarray(image.convert("RGB").resize((image_size,) * 2))
+    return images
+
+
+def fake_decode_batches(requested: list[Path] | None = None):
+    """A decode_batches with the real contract over small PNGs."""
+
+    def decode_batches(subset, image_size, batch_size, max_pixels=0):
+        images = _small_images(subset, image_size, requested)
+        for start in range(0, len(images), batch_size):
+            yield images[start : start + batch_size]
+
+    return decode_batches
+
+
 def fake_make_pipeline(requested: list[Path] | None = None):
     """A make_pipeline with the real contract that decodes small PNGs in memory."""
 
     def make_pipeline(subset, image_size, batch_size, shuffle=False, seed=0, max_pixels=0):
-        if requested is not None:
-            requested.extend(subset.paths)
-        images = np.zeros((len(subset), image_size, image_size, 3), np.float32)
-        for row, path in enumerate(subset.paths):
-            with Image.open(path) as image:
-                images[row] = np.asarray(image.convert("RGB").resize((image_size,) * 2))
+        images = _small_images(subset, image_size, requested).astype(np.float32)
         labels = np.asarray(subset.labels, np.int32)
         data = tf.data.Dataset.from_tensor_slices((images, labels))
         if shuffle:
