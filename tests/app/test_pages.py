@@ -249,6 +249,17 @@ def test_classify_shows_both_models_side_by_side(app_env: AppEnv):
     assert guesses.count("Best guess: **red**") == 2
 
 
+def test_classify_picks_up_a_run_finished_while_the_page_was_open(app_env: AppEnv):
+    at = app_env.page("classify")
+    save_fake_run(app_env.runs_dir, app_env.data_dir)
+    at.file_uploader(key="classify_upload").set_value(
+        ("red.png", png_bytes((230, 20, 20)), "image/png")
+    )
+    at.run()
+    assert not at.exception
+    assert texts(at, "markdown").count("Best guess: **red**") == 2
+
+
 def test_classify_works_without_a_run_and_shows_a_note(app_env: AppEnv):
     at = app_env.page("classify")
     at.file_uploader(key="classify_upload").set_value(
