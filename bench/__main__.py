@@ -11,19 +11,35 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import app_start, inference, memory, scaling, single_photo, training_time
+from bench import (
+    app_start,
+    decode,
+    inference,
+    large_dataset,
+    memory,
+    responsiveness,
+    runtimes,
+    scaling,
+    single_photo,
+    training_time,
+)
 from bench.context import ROOT, Context, apply_offline_defaults
 from bench.report import Outcome, Row, machine_info, render, write
 from engine.errors import first_line
 
 # Training comes first: it leaves the fine-tuned model the next two benchmarks use.
 BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
+    "runtimes": runtimes.run,
     "training": training_time.run,
     "inference": inference.run,
     "single_photo": single_photo.run,
     "memory": memory.run,
+    "decode": decode.run,
     "app_start": app_start.run,
+    "demo": responsiveness.run_demo,
+    "responsiveness": responsiveness.run,
     "scaling": scaling.run,
+    "large_dataset": large_dataset.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 
