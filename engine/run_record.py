@@ -4,9 +4,11 @@ JSON files. Every field is checked when read, so a damaged file is named, never 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from engine.backbones import get_backbone
 from engine.config import TrainConfig
@@ -220,6 +222,9 @@ class Run:
     zero_shot_error: str | None  # why there is no baseline
     evaluation: Evaluation | None  # None for a cancelled run (it has no model)
     split: SplitRecord | None = None  # None for runs saved before splits were recorded
+    # Documents features add beside the core files ({name: JSON-ready dict}, saved as
+    # <name>.json; read back with RunStore.load_extra by the feature that owns each).
+    extras: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def metrics_dict(self) -> dict:
         """metrics.json: the data facts, the zero-shot baseline and the fine-tuned metrics."""

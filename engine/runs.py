@@ -43,6 +43,9 @@ EXPORT_DIR = "export"
 TMP_PREFIX = ".tmp-"
 STALE_TMP_SECONDS = 3600  # a save takes seconds; an hour-old temp folder is from a killed process
 
+# Documents later features add to a run (insight.json, calibration.json, ...): plain names.
+_EXTRA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_CORE_FILES = {"run", "config", "history", "metrics", "predictions", "split"}
 # Ids come from users (URLs, CLI); one safe path component that cannot name a hidden/temp folder.
 _RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # What reading a half-written, hand-edited or foreign run folder raises.
@@ -101,6 +104,8 @@ class RunStore:
             write_json(tmp / "predictions.json", run.predictions_list())
             if run.split is not None:
                 write_json(tmp / SPLIT_FILE, run.split.to_dict())
+            for name, document in run.extras.items():
+                write_json(tmp / _extra_file(name), document)
             if classifier is not None:
                 classifier.model.save(tmp / MODEL_FILE)
                 fsync_file(tmp / MODEL_FILE)
@@ -160,6 +165,31 @@ class RunStore:
         info = dataclasses.replace(self.info(run_id), notes=notes.strip())
         self._replace_json(self.root / info.run_id / RUN_FILE, info.to_dict())
         return info
+
+    def save_extra(self, run_id: str, name: str, document: Any) -> None:
+        """Write (or replace) the run's <name>.json atomically: what a feature computed later
+        (e.g. a calibration). Its owner reads it back with load_extra and checks its fields.
+
+        Raises:
+            RunNotFoundError: no such run. RunStoreError: the folder cannot be written.
+        """
+        folder = self._folder(run_id)
+        self._replace_json(folder / _extra_file(name), document)
+
+    def load_extra(self, run_id: str, name: str) -> Any | None:
+        """The parsed <name>.json of a run, None when the run has none.
+
+        Raises:
+            RunNotFoundError: no such run, or the file is not a regular JSON file of ours.
+        """
+        folder = self._folder(run_id)
+        path = folder / _extra_file(name)
+        if not path.exists() and not path.is_symlink():
+            return None
+        try:
+            return read_json(path)
+        except _DAMAGED as exc:
+            raise self._damaged_error(folder, exc) from exc
 
     def pin_demo(self, run_id: str | None) -> None:
         """Make the Demo page show this run (None: back to the newest default-recipe run)."""
@@ -336,6 +366,12 @@ class RunStore:
                     shutil.rmtree(folder, ignore_errors=True)
             except OSError:
                 continue  # vanished meanwhile, or not ours to inspect
+
+
+def _extra_file(name: str) -> str:
+    if not _EXTRA_PATTERN.fullmatch(name) or name in _CORE_FILES:
+        raise ValueError(f"{name!r} cannot name an extra run document")
+    return f"{name}.json"
 
 
 def _read_info(folder: Path) -> RunInfo:

@@ -129,6 +129,33 @@ def test_a_cancelled_run_has_no_model(store):
         load_run_classifier(store, run_id)
 
 
+def test_extra_documents_are_saved_with_a_run_or_later_and_read_back(store):
+    run = dataclasses.replace(make_run(("cat", "dog")), extras={"insight": {"fixed": 3}})
+    run_id = store.save(run)
+
+    assert store.load_extra(run_id, "insight") == {"fixed": 3}
+    assert store.load_extra(run_id, "calibration") is None
+    store.save_extra(run_id, "calibration", {"temperature": 1.5})
+    assert store.load_extra(run_id, "calibration") == {"temperature": 1.5}
+    assert store.load(run_id).info.run_id == run_id  # the core files are untouched
+
+
+@pytest.mark.parametrize("name", ["run", "metrics", "../run", "Insight", ".hidden", ""])
+def test_an_extra_document_cannot_replace_a_core_file_or_leave_the_run(store, name):
+    run_id = store.save(make_run(("cat", "dog")))
+    with pytest.raises(ValueError, match="cannot name an extra run document"):
+        store.save_extra(run_id, name, {})
+
+
+def test_a_linked_extra_document_is_refused(store, tmp_path):
+    run_id = store.save(make_run(("cat", "dog")))
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"password": 1}')
+    (store.root / run_id / "insight.json").symlink_to(secret)
+    with pytest.raises(RunNotFoundError, match="damaged"):
+        store.load_extra(run_id, "insight")
+
+
 def test_list_of_a_missing_folder_is_empty(tmp_path):
     assert RunStore(tmp_path / "nowhere").list() == []
 
