@@ -49,6 +49,10 @@ class JobBusyError(TransferLabError):
     """A training job is already running; only one runs at a time."""
 
 
+class ReadOnlyError(TransferLabError):
+    """A change was asked for in viewer mode (TLAB_MODE=viewer): looking only."""
+
+
 class TrainingCancelled(TransferLabError):
     """Training stopped because the user cancelled it."""
 

@@ -16,6 +16,7 @@ DEFAULT_IMAGENET_LABELS = (
 )
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 RUNTIME_CHOICES = ("auto", "tensorflow", "litert")
+MODE_CHOICES = ("editor", "viewer")  # viewer: look only (no training, deleting, uploads...)
 # Models converted for LiteRT are derived from model weights, not user data: kept per user,
 # like Keras' downloaded weights, so a new runs folder does not convert them again.
 DEFAULT_MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / (
@@ -53,6 +54,7 @@ class Settings:
     extra_data_roots: tuple[Path, ...] = field(default_factory=tuple)
     distribute: str = "none"
     runtime: str = "auto"  # frozen forward passes: 'auto', 'tensorflow' or 'litert'
+    mode: str = "editor"  # 'viewer': every change is refused (engine.access)
     model_cache: Path = DEFAULT_MODEL_CACHE
     max_upload_mb: int = 200
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
@@ -79,6 +81,9 @@ class Settings:
             raise SettingsError(
                 f"TLAB_RUNTIME={runtime!r} is not one of {', '.join(RUNTIME_CHOICES)}."
             )
+        mode = text("TLAB_MODE", "editor").lower()
+        if mode not in MODE_CHOICES:
+            raise SettingsError(f"TLAB_MODE={mode!r} is not one of {', '.join(MODE_CHOICES)}.")
         roots = tuple(
             Path(p).expanduser() for p in text("TLAB_DATA_ROOTS", "").split(os.pathsep) if p
         )
@@ -93,6 +98,7 @@ class Settings:
             extra_data_roots=roots,
             distribute=distribute,
             runtime=runtime,
+            mode=mode,
             model_cache=Path(text("TLAB_MODEL_CACHE", str(DEFAULT_MODEL_CACHE))).expanduser(),
             max_upload_mb=_int(env, "TLAB_MAX_UPLOAD_MB", cls.max_upload_mb),
             max_image_pixels=_int(env, "TLAB_MAX_IMAGE_PIXELS", cls.max_image_pixels),
