@@ -41,10 +41,10 @@ def run_ui(settings: Settings) -> RunInfo | None:
     folder, _ = session.dataset()
     runs.sort(key=lambda info: folder is None or Path(info.dataset) != folder)  # stable
     titles = {info.run_id: info.title for info in runs}
-    if st.session_state.get("classify_run") not in titles:
-        # Opened before this run existed (or after it was deleted): start on the newest
-        # instead of an empty choice that reads as "no trained run".
-        st.session_state.pop("classify_run", None)
+    if runs and st.session_state.get("classify_run") not in titles:
+        # Opened before this run existed (or after it was deleted): show the newest, not an
+        # empty choice that reads as "no trained run".
+        st.session_state["classify_run"] = runs[0].run_id
     run_id = st.selectbox("Trained run", list(titles), format_func=titles.get, key="classify_run")
     info = next((info for info in runs if info.run_id == run_id), None)
     if info is not None:
