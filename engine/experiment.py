@@ -68,7 +68,7 @@ def run_experiment(
     loader = zero_shot or (lambda: ZeroShotClassifier.load(settings))
     report, zero_shot_error = _zero_shot_baseline(split, config, mapping, loader, progress)
 
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     info = RunInfo(
         run_id="",
         created="",

@@ -8,7 +8,10 @@ import json
 import math
 import os
 import secrets
+import shutil
 import stat
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +125,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def remove_stale_dirs(folders: Iterable[Path], max_age: float, marker: str | None) -> None:
+    """Delete folders older than max_age seconds that are ours: those holding marker (with
+    everything in them), or, when marker is None, empty ones (rmdir refuses anything else).
+    Links are never followed or removed."""
+    cutoff = time.time() - max_age
+    for folder in folders:
+        try:
+            if folder.is_symlink() or folder.stat().st_mtime >= cutoff:
+                continue
+            if marker is None:
+                folder.rmdir()
+            elif (folder / marker).is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # vanished meanwhile, not empty, or not ours to inspect

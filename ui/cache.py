@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import images
+from engine.access import can_change
 from engine.data.scan import Dataset, scan_dataset
 from engine.housekeeping import clean_leftovers
 from engine.jobs import JobManager
@@ -28,8 +29,8 @@ def get_settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def get_run_store(runs_dir: Path) -> RunStore:
-    """The run store every page and session reads."""
-    return RunStore(runs_dir)
+    """The run store every page and session reads (read-only in viewer mode)."""
+    return RunStore(runs_dir, read_only=not can_change(get_settings()))
 
 
 @st.cache_resource(show_spinner=False)

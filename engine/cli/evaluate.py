@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """The run's model on its own test photos, or on another split's when it shares none."""
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     saved = store.load(args.run)
     info = saved.info
     folder = checked_path(args.data, "--data") if args.data else Path(info.dataset)

@@ -34,7 +34,7 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Classify every image with both models; exit 1 when any image could not be read."""
     runtime = Runtime.from_settings(settings)
-    run_id, fine_tuned = _fine_tuned(RunStore(settings.runs_dir), args.run, runtime)
+    run_id, fine_tuned = _fine_tuned(RunStore.for_settings(settings), args.run, runtime)
     try:
         zero_shot: ZeroShotClassifier | None = ZeroShotClassifier.load(settings)
         zero_shot_error = None

@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Every readable run, newest first, then the damaged ones with the reason."""
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     infos, damaged = store.list(), store.damaged()
     if args.json:
         listed = [info.to_dict() for info in infos]

@@ -7,6 +7,7 @@ import dataclasses
 import sys
 from typing import TextIO
 
+from engine.access import require_editor
 from engine.backbones import BACKBONES
 from engine.cli.text import accuracy_text, per_class_table, percent, to_json
 from engine.config import TrainConfig
@@ -17,6 +18,7 @@ from engine.experiment import run_experiment
 from engine.metrics import Metrics
 from engine.runs import RunStore
 from engine.settings import Settings
+from engine.train_lock import training_lock
 
 BAR_WIDTH = 24
 # Short spellings kept from earlier versions of the CLI.
@@ -76,14 +78,16 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         split_file = find_split_file(data)
         if split_file is not None:
             print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
-    info = run_experiment(
-        data,
-        TrainConfig(**overrides),
-        settings,
-        split_file=split_file,
-        on_event=ProgressPrinter(sys.stderr),
-    )
-    run = RunStore(settings.runs_dir).load(info.run_id)
+    require_editor(settings, "train")
+    with training_lock(settings.runs_dir, f"python -m engine train --data {data.name}"):
+        info = run_experiment(
+            data,
+            TrainConfig(**overrides),
+            settings,
+            split_file=split_file,
+            on_event=ProgressPrinter(sys.stderr),
+        )
+    run = RunStore.for_settings(settings).load(info.run_id)
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
