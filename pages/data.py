@@ -7,8 +7,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from engine.access import can_change
 from engine.config import TrainConfig
-from engine.data import archive
+from engine.data import archive, uploads
 from engine.data.archive import ZipImport
 from engine.data.paths import resolve_user_path
 from engine.data.scan import Skipped
@@ -46,8 +47,13 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
     name the dataset to the user)."""
     # The defaults follow the dataset already chosen: visiting this page never switches it.
     chosen = session.dataset_source(settings, SOURCES)
+    sources = SOURCES if can_change(settings) else SOURCES[:2]  # viewers upload nothing
     source = st.radio(
-        "Photos from", SOURCES, index=SOURCES.index(chosen), horizontal=True, key="data_source"
+        "Photos from",
+        sources,
+        index=sources.index(chosen) if chosen in sources else 0,
+        horizontal=True,
+        key="data_source",
     )
     if source == "Sample folder":
         if settings.data_dir is None:
@@ -62,7 +68,9 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         st.caption(f"Allowed under: {roots}. More folders can be allowed with TLAB_DATA_ROOTS.")
         folder = resolve_user_path(text, settings) if text.strip() else None
         return folder, (), str(folder)
-    upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
+    upload = st.file_uploader(
+        "Dataset .zip, one folder per class", type=["zip"], key=session.uploader_key()
+    )
     if upload is not None:
         imported, name = import_upload(upload, settings), upload.name
     elif session.last_import() is not None:
@@ -72,7 +80,16 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         )
     else:
         return None, (), ""
+    delete_upload_ui(imported.folder, settings)
     return imported.folder, imported.skipped, f"the uploaded {name}"
+
+
+def delete_upload_ui(folder: Path, settings: Settings) -> None:
+    """Delete this session's uploaded dataset (its extracted photos) for good."""
+    if st.button("Delete this uploaded dataset", key="data_delete_upload"):
+        uploads.delete_upload(folder, settings)
+        session.forget_imports(settings)
+        st.rerun()
 
 
 settings = page_setup("Data")

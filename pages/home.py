@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.access import can_change
 from engine.config import TrainConfig
 from engine.data.split import find_split_file
 from engine.errors import JobBusyError
@@ -92,12 +93,16 @@ st.caption(
     )
 )
 left, right = st.columns([1, 3])
+if demo is None and not can_change(settings):
+    st.info("No demo run yet, and viewer mode cannot train one (TLAB_MODE=viewer).")
+    st.stop()
 if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()
     if demo is None:
         with guard(stop=False):
             start_fresh_run(settings, store)
-if demo is not None and right.button("Train a fresh one with the defaults", key="home_fresh"):
+fresh = demo is not None and can_change(settings)
+if fresh and right.button("Train a fresh one with the defaults", key="home_fresh"):
     session.request_demo()
     with guard(stop=False):
         start_fresh_run(settings, store)

@@ -82,6 +82,8 @@ def damaged_ui(store: RunStore) -> None:
     for damaged in store.damaged():
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.warning(f"Run {md(damaged.run_id)} is damaged and left out: {md(damaged.reason)}.")
+        if store.read_only:
+            continue
         if right.button("Delete it", key=f"runs_delete_damaged_{damaged.run_id}"):
             store.delete(damaged.run_id)
             st.rerun()
@@ -115,9 +117,13 @@ with_model = [info.run_id for info in runs if info.has_model]
 first = list(titles).index(with_model[0]) if with_model else 0
 run_id = st.selectbox("Run", list(titles), index=first, format_func=titles.get, key="runs_selected")
 info = next(info for info in runs if info.run_id == run_id)
+st.markdown(f"**{info.status}** · id {md(info.run_id)}")
+if store.read_only:
+    st.caption(f"Notes: {md(info.notes) or 'none'}")
+    st.info("Viewer mode: runs can be looked at, not changed, exported or deleted.")
+    st.stop()
 notes_column, export_column, delete_column = st.columns(3)
 with notes_column, guard(stop=False):
-    st.markdown(f"**{info.status}** · id {md(info.run_id)}")
     notes_ui(store, info)
 with export_column, guard(stop=False):
     st.subheader("Export")

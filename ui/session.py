@@ -25,6 +25,7 @@ EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared downlo
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
+UPLOADER_GENERATION = "data_uploader_generation"  # bumped to empty the zip uploader
 
 
 def init(settings: Settings) -> None:
@@ -80,6 +81,21 @@ def imported(file_id: str) -> ZipImport | None:
 def remember_import(file_id: str, name: str, result: ZipImport) -> None:
     st.session_state.setdefault(IMPORTS, {})[file_id] = result
     st.session_state[LAST_IMPORT] = (name, result)
+
+
+def forget_imports(settings: Settings) -> None:
+    """After this session's upload was deleted: no upload, and the sample as the dataset."""
+    st.session_state.pop(LAST_IMPORT, None)
+    st.session_state.pop(IMPORTS, None)
+    st.session_state[UPLOADER_GENERATION] = st.session_state.get(UPLOADER_GENERATION, 0) + 1
+    st.session_state.pop(DATASET_DIR, None)
+    st.session_state.pop(SPLIT_FILE, None)
+    init(settings)
+
+
+def uploader_key() -> str:
+    """The Data page zip uploader's key: a new one empties it (Streamlit cannot clear it)."""
+    return f"data_zip_{st.session_state.get(UPLOADER_GENERATION, 0)}"
 
 
 def last_import() -> tuple[str, ZipImport] | None:

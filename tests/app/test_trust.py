@@ -65,7 +65,7 @@ def test_the_data_page_remembers_an_uploaded_dataset_across_pages(app_env: AppEn
             archive.write(path, f"colors/{path.parent.name}/{path.name}")
     at = app_env.page("data")
     at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip").set_value(("c.zip", buffer.getvalue(), "application/zip"))
+    at.file_uploader(key="data_zip_0").set_value(("c.zip", buffer.getvalue(), "application/zip"))
     at.run()
     uploaded = at.session_state["dataset_dir"]
 

@@ -50,9 +50,7 @@ def start_holder(runs: Path) -> subprocess.Popen:
     return child
 
 
-def test_a_second_process_is_told_who_holds_the_lock_and_a_killed_holder_frees_it(
-    tmp_path, caplog
-):
+def test_a_second_process_is_told_who_holds_the_lock_and_a_killed_holder_frees_it(tmp_path, caplog):
     runs = tmp_path / "runs"
     child = start_holder(runs)
     try:
