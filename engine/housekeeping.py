@@ -17,13 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 def clean_leftovers(settings: Settings) -> list[Path]:
-    """Remove half-extracted zip imports and half-written feature-cache files over an hour
-    old, only under the uploads and cache folders, only with the names this product gives
-    them. Returns what was removed."""
+    """Remove half-extracted zip imports and half-written feature-cache and converted-model
+    files over an hour old, only in their own folders, only with the names this product gives
+    them; then what TLAB_KEEP_DAYS says is unused. Returns what was removed."""
     cutoff = time.time() - STALE_SECONDS
     leftovers = [
         *_old(settings.uploads_dir, f"{STAGING_PREFIX}*", cutoff),
         *_old(settings.cache_root / "features", "*.tmp", cutoff),
+        *_old(settings.model_cache, ".*.tmp", cutoff),  # a conversion killed mid-write
     ]
     for path in leftovers:
         if path.is_dir():
