@@ -15,7 +15,7 @@ from engine.config import TrainConfig
 from engine.events import History
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
-from tests.app.conftest import AppEnv, png_bytes, save_fake_run
+from tests.app.conftest import AppEnv, png_bytes, save_fake_run, upload_colors_zip
 from tests.support.paths import ROOT
 
 PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
@@ -122,28 +122,14 @@ def test_data_refuses_a_zip_over_the_upload_limit_before_extracting(app_env: App
 
 
 def test_data_imports_an_uploaded_zip(app_env: AppEnv):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in app_env.data_dir.glob("*/*.png"):
-            archive.write(path, f"colors/{path.parent.name}/{path.name}")
-    at = app_env.page("data")
-    at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip_0").set_value(("c.zip", buffer.getvalue(), "application/zip"))
-    at.run()
+    at = upload_colors_zip(app_env)
     assert not at.exception
     assert Path(at.session_state["dataset_dir"]).is_relative_to(app_env.uploads_dir)
     assert "36 photos in 3 classes" in texts(at, "success")
 
 
 def test_an_uploaded_dataset_can_be_deleted_and_the_sample_comes_back(app_env: AppEnv):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in app_env.data_dir.glob("*/*.png"):
-            archive.write(path, f"colors/{path.parent.name}/{path.name}")
-    at = app_env.page("data")
-    at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip_0").set_value(("c.zip", buffer.getvalue(), "application/zip"))
-    at.run()
+    at = upload_colors_zip(app_env)
     assert any(app_env.uploads_dir.rglob("*.png"))
 
     at.button(key="data_delete_upload").click().run()
