@@ -69,4 +69,4 @@ if st.button(f"Classify {len(photos.files)} photos", key="batch_start", type="pr
         session.remember_batch_result(key, result)
 result = session.batch_result(key)
 if result is not None:
-    render_result(result, f"{name}-answers.csv")
+    render_result(result, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from engine.batch.photos import Photos, open_zip
-from engine.batch.result import BatchResult
+from engine.batch.result import Answer, BatchResult
 from engine.data.archive import check_upload_size
 from engine.settings import Settings
 from ui import session
@@ -55,14 +56,14 @@ def answers_table(result: BatchResult) -> tuple[pd.DataFrame, dict]:
         values = {"file": row.file}
         if result.zero_shot:
             values["zero-shot (ImageNet)"] = row.zero_shot.label if row.zero_shot else None
-            values["zero-shot sure"] = row.zero_shot.probability if row.zero_shot else None
+            values["zero-shot sure"] = _percent(row.zero_shot)
         if result.run_id is not None:
             values["trained model"] = row.fine_tuned.label if row.fine_tuned else None
-            values["trained sure"] = row.fine_tuned.probability if row.fine_tuned else None
+            values["trained sure"] = _percent(row.fine_tuned)
         if result.threshold is not None:
             values["not sure"] = bool(row.not_sure)
         rows.append(values)
-    sure = {"format": "percent", "min_value": 0.0, "max_value": 1.0}
+    sure = {"format": "%.0f%%", "min_value": 0, "max_value": 100}
     column_config = {
         "file": st.column_config.TextColumn("file", width="medium"),
         "zero-shot sure": st.column_config.ProgressColumn("zero-shot sure", **sure),
@@ -71,8 +72,18 @@ def answers_table(result: BatchResult) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), column_config
 
 
-def render_result(result: BatchResult, file_name: str) -> None:
-    """Notes, the answers table, the files left out and the CSV download."""
+def _csv_name(name: str) -> str:
+    """<name>-answers.csv; name comes from a folder or upload: only characters safe anywhere."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:60]
+    return f"{safe or 'photos'}-answers.csv"
+
+
+def _percent(answer: Answer | None) -> float | None:
+    return None if answer is None else 100 * answer.probability
+
+
+def render_result(result: BatchResult, name: str) -> None:
+    """Notes, the answers table, the files left out and the CSV download (<name>-answers.csv)."""
     for note in result.notes:
         st.warning(note)
     st.subheader(f"Answers ({len(result.rows)} photos)")
@@ -91,7 +102,7 @@ def render_result(result: BatchResult, file_name: str) -> None:
     st.download_button(
         "Download every photo's answers (CSV)",
         result.to_csv(),
-        file_name=file_name,
+        file_name=_csv_name(name),
         mime="text/csv",
         key="batch_csv",
         icon=":material/download:",
