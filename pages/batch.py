@@ -56,7 +56,8 @@ with guard():
 if run is None:
     st.info("No trained run yet, so only the zero-shot answers are given. Train one first.")
 left_out = f" ({len(photos.skipped)} other files left out)" if photos.skipped else ""
-st.caption(f"{len(photos.files)} photos found in {md(name)}{left_out}.")
+found = f"{len(photos.files)} photo" + ("s" if len(photos.files) != 1 else "")
+st.caption(f"{found} found in {md(name)}{left_out}.")
 
 key = (str(photos.root), None if run is None else run.run_id)
 if st.button(f"Classify {len(photos.files)} photos", key="batch_start", type="primary"):

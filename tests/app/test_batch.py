@@ -124,3 +124,17 @@ def test_viewer_mode_offers_no_upload(app_env: AppEnv):
     at = app_env.page("batch")
     assert not at.exception
     assert at.radio(key="batch_source").options == ["Folder path"]
+
+
+def test_names_from_users_are_shown_as_written(app_env: AppEnv, tmp_path):
+    odd = tmp_path / "[click](javascript:x) **bold**"
+    (odd / "a").mkdir(parents=True)
+    (app_env.data_dir / "red" / "red_00.png").rename(odd / "a" / "=1+1.png")
+    app_env.monkeypatch.setenv("TLAB_DATA_ROOTS", str(tmp_path))
+    at = app_env.page("batch")
+    at.text_input(key="batch_path").input(str(odd)).run()
+    at = classify(at)
+    assert not at.exception
+    assert "1 photo found in [click](javascript:x) **bold**." in texts(at, "caption")
+    assert not any("<a" in str(element.value) for element in at.markdown)
+    assert list(answers(at)["file"]) == ["a/=1+1.png"]  # the table shows text, never formulas
