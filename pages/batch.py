@@ -9,7 +9,7 @@ from engine.batch.photos import Photos, list_photos
 from engine.data.paths import resolve_user_path
 from engine.settings import Settings
 from ui import models, session
-from ui.batch import extract_upload, progress_bar, render_result
+from ui.batch import count, extract_upload, progress_bar, render_result
 from ui.errors import guard
 from ui.run_picker import pick_run
 from ui.setup import page_setup
@@ -55,9 +55,8 @@ with guard():
     run = pick_run(settings, "batch_run")
 if run is None:
     st.info("No trained run yet, so only the zero-shot answers are given. Train one first.")
-left_out = f" ({len(photos.skipped)} other files left out)" if photos.skipped else ""
-found = f"{len(photos.files)} photo" + ("s" if len(photos.files) != 1 else "")
-st.caption(f"{found} found in {md(name)}{left_out}.")
+left_out = f" ({count(len(photos.skipped), 'other file')} left out)" if photos.skipped else ""
+st.caption(f"{count(len(photos.files), 'photo')} found in {md(name)}{left_out}.")
 
 key = (str(photos.root), None if run is None else run.run_id)
 if st.button(f"Classify {len(photos.files)} photos", key="batch_start", type="primary"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from engine.batch.photos import Photos, open_zip
@@ -39,7 +41,12 @@ def extract_upload(upload: UploadedFile, settings: Settings) -> Photos:
     return photos
 
 
-def progress_bar(total: int):
+def count(number: int, noun: str) -> str:
+    """'1 photo', '3 photos' (nouns that take an s)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def progress_bar(total: int) -> tuple[DeltaGenerator, Callable[[int, int], None]]:
     """A progress bar and the on_batch(done, total) callback that moves it."""
     bar = st.progress(0.0, text=f"Classifying {total} photos...")
 
@@ -86,7 +93,7 @@ def render_result(result: BatchResult, name: str) -> None:
     """Notes, the answers table, the files left out and the CSV download (<name>-answers.csv)."""
     for note in result.notes:
         st.warning(note)
-    st.subheader(f"Answers ({len(result.rows)} photos)")
+    st.subheader(f"Answers ({count(len(result.rows), 'photo')})")
     st.caption(
         "Each row is one photo: the label the off-the-shelf ImageNet model gives it without "
         "any training on your photos (zero-shot), the class your trained model gives it, and "
@@ -95,7 +102,7 @@ def render_result(result: BatchResult, name: str) -> None:
     if result.threshold is not None:
         st.caption(
             f"*Not sure*: the trained model is less than {result.threshold:.0%} sure, the "
-            f"threshold chosen for this run ({result.num_not_sure()} photos)."
+            f"threshold chosen for this run ({count(result.num_not_sure(), 'photo')})."
         )
     table, column_config = answers_table(result)
     st.dataframe(table, hide_index=True, column_config=column_config, key="batch_table")
