@@ -90,6 +90,26 @@ def replace_json(path: Path, data: Any, temp_prefix: str) -> None:
         raise
 
 
+def replace_text(path: Path, text: str, temp_prefix: str = ".tmp-") -> None:
+    """Write text (UTF-8) to path through a temp file beside it and a rename: readers see the
+    old file or the new one, and a link at path is replaced, never followed.
+
+    Raises:
+        OSError: the folder is not writable, path is a folder, or the disk is full.
+    """
+    tmp = path.with_name(f"{temp_prefix}{secrets.token_hex(4)}-{path.name}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def fsync_file(path: Path) -> None:
     """Flush a written file to disk before it is renamed into place."""
     with open(path, "rb") as file:

@@ -6,12 +6,16 @@ Importing this loads TensorFlow; pages that need no model import ui/cache.py onl
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from engine import images
+from engine.batch.classify import batch_models, classify_photos
+from engine.batch.photos import Photos
+from engine.batch.result import BatchResult
 from engine.classifiers import FineTunedClassifier, load_run_classifier
 from engine.config import TrainConfig
 from engine.data.split import Subset
@@ -97,3 +101,25 @@ def zero_shot_top_k(
     size = classifier.input_size
     batch = np.stack([images.load_array(p, size, settings.max_image_pixels) for p in paths])
     return classifier.top_k(batch, k)
+
+
+def classify_batch(
+    settings: Settings,
+    photos: Photos,
+    run_id: str | None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> BatchResult:
+    """Every photo through the zero-shot model and run_id's (zero-shot only when None).
+
+    The work runs at background priority, so other sessions' requests get the cores first;
+    on_batch(done, total) is called in this (the page's) thread.
+
+    Raises:
+        ModelUnavailableError: no model can be loaded.
+    """
+    fine_tuned = None if run_id is None else load_run_model(settings, run_id)
+    store = cache.get_run_store(settings.runs_dir)
+    chosen = batch_models(lambda: load_zero_shot(settings), fine_tuned, store, run_id)
+    return classify_photos(
+        photos, chosen, settings.max_image_pixels, on_batch=on_batch, background=True
+    )

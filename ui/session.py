@@ -10,6 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.batch.photos import Photos
+from engine.batch.result import BatchResult
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
 from engine.settings import Settings
@@ -157,3 +159,26 @@ def train_values() -> dict | None:
 
 def remember_train_values(values: dict) -> None:
     st.session_state[TRAIN_VALUES] = dict(values)
+
+
+BATCH_IMPORTS = "batch_imports"  # uploaded file id -> Photos of a zip the Batch page extracted
+BATCH_RESULT = "batch_result"  # (photos folder, run id) and the BatchResult shown for them
+
+
+def batch_import(file_id: str) -> Photos | None:
+    return st.session_state.setdefault(BATCH_IMPORTS, {}).get(file_id)
+
+
+def remember_batch_import(file_id: str, photos: Photos) -> None:
+    st.session_state.setdefault(BATCH_IMPORTS, {})[file_id] = photos
+
+
+def batch_result(key: tuple[str, str | None]) -> BatchResult | None:
+    """The last batch result of these photos and run in this session (kept across reruns:
+    the CSV download reruns the page)."""
+    saved = st.session_state.get(BATCH_RESULT)
+    return saved[1] if saved and saved[0] == key else None
+
+
+def remember_batch_result(key: tuple[str, str | None], result: BatchResult) -> None:
+    st.session_state[BATCH_RESULT] = (key, result)

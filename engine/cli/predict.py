@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 
 from engine.classifiers import FineTunedClassifier, load_run_classifier
+from engine.cli import predict_batch
 from engine.cli.text import to_json
 from engine.errors import ImageError, ModelUnavailableError, RunNotFoundError
 from engine.images import load_array
@@ -18,9 +19,14 @@ from engine.zero_shot import ZeroShotClassifier
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("predict", parents=[common], help="top-k labels for photos")
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="photos, or one folder or .zip of photos"
+    )
     parser.add_argument("--run", metavar="RUN_ID", help="fine-tuned run (default: latest)")
     parser.add_argument("--top-k", type=_positive_int, default=3, metavar="K")
+    parser.add_argument(
+        "--csv", metavar="OUT", help="a folder or .zip: write every photo's top-1 to this CSV"
+    )
     parser.set_defaults(command=run)
 
 
@@ -33,6 +39,8 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Classify every image with both models; exit 1 when any image could not be read."""
+    if predict_batch.wants_batch(args):
+        return predict_batch.run(args, settings, _fine_tuned)
     runtime = Runtime.from_settings(settings)
     run_id, fine_tuned = _fine_tuned(RunStore.for_settings(settings), args.run, runtime)
     try:

@@ -68,11 +68,12 @@ def import_zip(archive: str | Path, settings: Settings, *, name: str | None = No
 
 
 def import_zip_report(
-    archive: str | Path, settings: Settings, *, name: str | None = None
+    archive: str | Path, settings: Settings, *, name: str | None = None, loose: bool = False
 ) -> ZipImport:
     """import_zip, also returning the entries left out (nested archives) to show the user.
 
-    The same archive (by content) imported again reuses its first extraction.
+    The same archive (by content) imported again reuses its first extraction. `loose` accepts
+    photos in any folder layout (batch classify), not only one sub-folder per class.
 
     Raises:
         ArchiveError: not a zip, unsafe entry, too big, or no class folders inside.
@@ -102,7 +103,7 @@ def import_zip_report(
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=uploads))
         try:
             _extract(bundle, members, staging, name, settings)
-            dataset_dir = _dataset_folder(staging, name)
+            dataset_dir = _dataset_folder(staging, name, loose)
             result = ZipImport(final / dataset_dir.relative_to(staging), tuple(skipped))
             _write_marker(staging, result, final)
             staging.rename(final)
@@ -270,8 +271,9 @@ def _extract(
         raise ArchiveError(f"{name} could not be extracted ({error}); create it again.") from error
 
 
-def _dataset_folder(staging: Path, name: str) -> Path:
-    """The folder holding class sub-folders, looking through single wrapper folders."""
+def _dataset_folder(staging: Path, name: str, loose: bool = False) -> Path:
+    """The folder holding class sub-folders (or, when loose, any photos), looking through
+    single wrapper folders."""
     folder = staging
     while True:
         subfolders = visible_subfolders(folder)
@@ -282,6 +284,11 @@ def _dataset_folder(staging: Path, name: str) -> Path:
         if any(p.suffix.lower() in images.IMAGE_EXTENSIONS for p in subfolders[0].iterdir()):
             break
         folder = subfolders[0]
+    if loose:
+        if not _holds_images(folder):
+            supported = ", ".join(images.IMAGE_EXTENSIONS)
+            raise ArchiveError(f"{name} holds no photos (supported: {supported}).")
+        return folder
     if not any(_holds_images(sub) for sub in visible_subfolders(folder)):
         raise ArchiveError(
             f"{name} has no class sub-folders with images; expected e.g. cats/1.jpg and "
