@@ -1,7 +1,5 @@
 """Data: choose a dataset (sample, folder, .zip); class balance, the split, samples, skips."""
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +21,7 @@ from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
 from ui.tables import skipped_table, split_table
 from ui.text import md
+from ui.uploads import upload_copy
 
 SOURCES = ("Sample folder", "Folder path", "Upload a .zip")
 SAMPLES_PER_CLASS = 6
@@ -32,11 +31,7 @@ def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
     """Extract an uploaded zip once (the same content again reuses its first extraction)."""
     archive.check_upload_size(upload.name, upload.size, settings)
     if session.imported(upload.file_id) is None:
-        with tempfile.TemporaryDirectory() as folder:
-            # Keep the uploaded name: the engine's messages and the new folder are named after it.
-            copy_path = Path(folder) / Path(upload.name).name
-            with copy_path.open("wb") as copy:
-                shutil.copyfileobj(upload, copy)
+        with upload_copy(upload) as copy_path:
             result = archive.import_zip_report(copy_path, settings)
         session.remember_import(upload.file_id, upload.name, result)
     return session.imported(upload.file_id)

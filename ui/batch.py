@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +16,7 @@ from engine.data.archive import check_upload_size
 from engine.settings import Settings
 from ui import session
 from ui.tables import skipped_table
+from ui.uploads import upload_copy
 
 
 def extract_upload(upload: UploadedFile, settings: Settings) -> Photos:
@@ -31,11 +29,7 @@ def extract_upload(upload: UploadedFile, settings: Settings) -> Photos:
     check_upload_size(upload.name, upload.size, settings)
     photos = session.batch_import(upload.file_id)
     if photos is None:
-        with tempfile.TemporaryDirectory() as folder:
-            # Keep the uploaded name: the engine's messages and the new folder are named after it.
-            copy_path = Path(folder) / Path(upload.name).name
-            with copy_path.open("wb") as copy:
-                shutil.copyfileobj(upload, copy)
+        with upload_copy(upload) as copy_path:
             photos = open_zip(copy_path, settings)
         session.remember_batch_import(upload.file_id, photos)
     return photos
