@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.classifiers import load_run_classifier
-from engine.cli.text import accuracy_text, per_class_table, to_json
+from engine.cli.text import accuracy_text, per_class_table, percent, to_json
 from engine.data.paths import checked_path
 from engine.data.record import overlap
 from engine.data.scan import scan_dataset
@@ -81,12 +81,17 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "accuracy_interval": list(metrics.accuracy_interval),
         "class_names": list(metrics.class_names),
         **{key: value for key, value in metrics.to_dict().items() if key != "accuracy"},
+        **_zero_shot_figures(saved),
     }
     if args.json:
         return to_json(result), 0
     lines = [
         f"Run {info.run_id} on {len(test)} test photos of {folder} ({source})",
         f"Accuracy: {accuracy_text(metrics)}",
+        f"Zero-shot (ImageNet) on the run's own test photos: "
+        f"{percent(result['zero_shot_accuracy'])}, "
+        f"{percent(result['zero_shot_named_accuracy'])} on the "
+        f"{len(result['zero_shot_named_classes'])} classes it can name",
         "",
         *per_class_table(metrics.per_class),
         "",
@@ -94,6 +99,17 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         *("  " + " ".join(f"{n:5d}" for n in row) for row in metrics.confusion),
     ]
     return "\n".join(lines), 0
+
+
+def _zero_shot_figures(saved: Run) -> dict:
+    """The run's zero-shot baseline as saved (measured on the run's own test photos): overall
+    and on the classes ImageNet can name, so 'cannot name' and 'names wrongly' stay apart."""
+    zero_shot = saved.zero_shot
+    return {
+        "zero_shot_accuracy": zero_shot.metrics.accuracy if zero_shot else None,
+        "zero_shot_named_accuracy": zero_shot.named_accuracy if zero_shot else None,
+        "zero_shot_named_classes": list(zero_shot.named_classes) if zero_shot else [],
+    }
 
 
 def _test_photos(
