@@ -302,21 +302,27 @@ def _wordnet_match(form: str, senses: list[Sense], index: _LabelIndex) -> _Match
 _RULE = {"label": NAME, "group": GROUP, "kind": KIND_OF, "sibling": SIBLING}
 
 
-def suggestions(name: str, labels: tuple[str, ...], limit: int = 3) -> list[int]:
-    """Labels whose names are closest to a class name (spelling, shared words), best first:
-    what to offer for a class no rule maps."""
+def suggestions(
+    names: Iterable[str], labels: tuple[str, ...], taken: Iterable[int] = (), limit: int = 3
+) -> dict[str, list[int]]:
+    """For classes no rule maps: the labels whose names are closest to each (spelling, then
+    shared words), best first, leaving out labels in `taken` (other classes have them)."""
     index = _LabelIndex(labels)
-    names = list(index.exact)
-    ranked: list[int] = []
-    for form, _ in readings(name):
-        for close in difflib.get_close_matches(form, names, n=limit, cutoff=0.75):
-            ranked += sorted(index.exact[close])
-    words = {word for form, _ in readings(name) for word in form.split()} - QUALIFIERS
-    for text in names:
-        if words & set(text.split()):
-            ranked += sorted(index.exact[text])
-    unique = list(dict.fromkeys(i for i in ranked if i > 0))
-    return unique[:limit]
+    known = list(index.exact)
+    used = set(taken)
+    offered = {}
+    for name in names:
+        forms = [form for form, _ in readings(name)]
+        ranked = [
+            i
+            for form in forms
+            for close in difflib.get_close_matches(form, known, n=limit, cutoff=0.75)
+            for i in sorted(index.exact[close])
+        ]
+        words = {word for form in forms for word in form.split()} - QUALIFIERS
+        ranked += [i for text in known if words & set(text.split()) for i in index.exact[text]]
+        offered[name] = [i for i in dict.fromkeys(ranked) if i > 0 and i not in used][:limit]
+    return offered
 
 
 def explain_edited(

@@ -137,9 +137,11 @@ def test_readings_go_from_the_literal_to_the_last_word():
 
 
 def test_suggestions_offer_labels_close_in_spelling_or_sharing_a_word():
-    assert 15 in suggestions("rose_bush", SHORT)  # shares 'rose' with 'rose hip'
-    assert suggestions("gold fan", SHORT)[0] == 10  # 'electric fan' shares a word
-    assert suggestions("zzz", SHORT) == []
+    offered = suggestions(("rose_bush", "gold fan", "zzz"), SHORT)
+    assert 15 in offered["rose_bush"]  # shares 'rose' with 'rose hip'
+    assert offered["gold fan"][0] == 10  # 'electric fan' shares a word
+    assert offered["zzz"] == []
+    assert 15 not in suggestions(("rose_bush",), SHORT, taken={15})["rose_bush"]
 
 
 def test_explain_edited_keeps_automatic_reasons_and_marks_hand_edits():
