@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.errors import RunNotFoundError
 from engine.evaluation import ZeroShotResult
 from engine.mapping import MappedClass, explain_edited
 from engine.runs import RunStore
@@ -112,11 +113,19 @@ def load_mapping_record(store: RunStore, run_id: str) -> MappingRecord | None:
     """The run's record; None for runs saved before it existed or without a baseline.
 
     Raises:
-        RunNotFoundError: no such run. RecordError: the document is damaged (the message says
-            which field).
+        RunNotFoundError: no such run, or the document is damaged (the message says which
+            field; the run's other files still work).
     """
     data = store.load_extra(run_id, DOCUMENT)
-    return None if data is None else MappingRecord.from_dict(data)
+    if data is None:
+        return None
+    try:
+        return MappingRecord.from_dict(data)
+    except RecordError as exc:
+        raise RunNotFoundError(
+            f"Run '{run_id}': its {DOCUMENT}.json is damaged ({exc}); the rest of the run still "
+            "opens, and a new training records the mapping again."
+        ) from exc
 
 
 def named_accuracy(store: RunStore, run_id: str) -> float | None:
@@ -128,8 +137,8 @@ def named_accuracy(store: RunStore, run_id: str) -> float | None:
     """
     try:
         record = load_mapping_record(store, run_id)
-    except RecordError:
-        record = None  # a damaged record: the run's metrics still hold the figure
+    except RunNotFoundError:
+        record = None  # a damaged record (or no run: loading it below says so)
     if record is not None:
         return record.named_accuracy
     zero_shot = store.load(run_id).zero_shot

@@ -5,11 +5,11 @@ import streamlit as st
 from engine.access import can_change
 from engine.config import TrainConfig
 from engine.data.split import make_split
-from engine.mapping import auto_mapping, edit_mapping, explain_edited, suggestions
+from engine.mapping import auto_mapping, edit_mapping, explain_edited
 from ui import cache, models, session
 from ui.errors import guard
 from ui.image_grid import Card, mark, paginate, render_grid
-from ui.mapping import mapping_editor, suggestion_buttons
+from ui.mapping import mapping_editor, render_suggestions
 from ui.setup import page_setup, require_dataset
 from ui.tables import percent
 from ui.text import md
@@ -45,14 +45,7 @@ if editable:
     with guard():
         mapping = edit_mapping(settings, mapping, class_names, len(labels))
     session.save_mapping(data_dir, None if mapping == automatic else mapping)
-    unmapped = tuple(name for name in class_names if not mapping[name])
-    taken = {index for indices in mapping.values() for index in indices}
-    if unmapped:
-        st.caption("No rule maps these classes; the closest labels, one click to use them:")
-        accepted = suggestion_buttons(suggestions(unmapped, labels, taken), labels, EDITOR)
-        if accepted is not None:
-            session.replace_mapping(data_dir, {**mapping, accepted[0]: accepted[1]}, EDITOR)
-            st.rerun()
+    render_suggestions(data_dir, mapping, labels, EDITOR)
 
 with guard():
     report = models.zero_shot_report(settings, test, class_names, mapping)

@@ -4,11 +4,17 @@ each class's reason beside it, and one-click suggestions for classes with no lab
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from engine.mapping import MappedClass
+from engine.errors import RunNotFoundError
+from engine.mapping import MappedClass, suggestions
+from engine.mapping_record import load_mapping_record
+from engine.run_record import Run
+from engine.runs import RunStore
+from ui import session
 
 COLUMN = "ImageNet labels"
 WHY = "why"
@@ -67,18 +73,55 @@ def mapping_editor(
     }
 
 
-def suggestion_buttons(
-    offered: dict[str, list[int]], labels: Sequence[str], key: str
-) -> tuple[str, list[int]] | None:
-    """A button per class with suggested labels; returns (class, labels) of the one clicked."""
-    chosen = None
+def render_suggestions(
+    data_dir: Path, mapping: dict[str, list[int]], labels: tuple[str, ...], key: str
+) -> None:
+    """For each class no label is mapped to, the closest free labels on a button; a click
+    adds them to the mapping (kept for this dataset's trainings) and reruns the page."""
+    unmapped = [name for name, indices in mapping.items() if not indices]
+    taken = {index for indices in mapping.values() for index in indices}
+    offered = {name: found for name, found in suggestions(unmapped, labels, taken).items() if found}
+    if not offered:
+        return
+    st.caption("No rule maps these classes; the closest labels, one click to use them:")
     for number, (name, indices) in enumerate(offered.items()):
-        if not indices:
-            continue
         names = ", ".join(labels[i].split(",")[0] for i in indices)
         # The class name is a folder name: shown as plain text, never markdown.
         left, right = st.columns([2, 3], vertical_alignment="center")
         left.text(name)
         if right.button(f"Use {names}", key=f"{key}_{number}", icon=":material/add:"):
-            chosen = (name, indices)
-    return chosen
+            session.replace_mapping(data_dir, {**mapping, name: indices}, key)
+            st.rerun()
+
+
+def render_run_mapping(store: RunStore, run: Run) -> None:
+    """The ImageNet labels each class of a saved run counted as, and why; runs saved before
+    reasons were recorded show their labels alone, a damaged record says what is wrong."""
+    if run.zero_shot is None:
+        return
+    st.caption(
+        "Zero-shot counts a photo as a class when the ImageNet model's top answer is one of "
+        "that class's labels; a class with none can never be right."
+    )
+    try:
+        record = load_mapping_record(store, run.info.run_id)
+    except RunNotFoundError as exc:
+        st.warning(f"The saved reasons of this run's mapping cannot be read. {exc}")
+        record = None
+    if record is None:
+        st.caption("This run was saved before runs recorded why each class was mapped.")
+        rows = [
+            {"class": name, "ImageNet label numbers": ", ".join(map(str, indices)) or "none"}
+            for name, indices in run.zero_shot.mapping.items()
+        ]
+    else:
+        rows = [
+            {
+                "class": name,
+                "ImageNet labels": ", ".join(mapped.labels) or "none",
+                "rule": mapped.rule,
+                WHY: mapped.why,
+            }
+            for name, mapped in record.classes.items()
+        ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)

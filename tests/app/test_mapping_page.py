@@ -3,8 +3,12 @@ no rule maps, keeps edits editor-only, and the Runs table shows zero-shot on nam
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from engine.mapping_record import DOCUMENT, mapping_record
+from engine.runs import RunStore
 from tests.app.conftest import AppEnv, save_fake_run
 from tests.app.test_pages import button, texts
 
@@ -59,3 +63,38 @@ def test_the_runs_table_shows_zero_shot_on_the_classes_imagenet_can_name(env: Ap
     assert not at.exception
     row = at.dataframe[0].value.iloc[0]
     assert row["zero-shot, nameable classes"] == "100.0%"  # red photos, the only named class
+
+
+def evaluate_mapping_table(env: AppEnv):
+    """(the Evaluate page, the table of its mapping expander)."""
+    at = env.page("evaluate")
+    assert not at.exception
+    return at, next(df.value for df in at.dataframe if "class" in df.value.columns)
+
+
+def test_evaluate_shows_the_saved_mapping_with_its_reasons(env: AppEnv):
+    run_id = save_fake_run(env.runs_dir, env.data_dir)
+    result = RunStore(env.runs_dir).load(run_id).zero_shot
+    result = dataclasses.replace(result, mapping={"blue": [], "green": [1], "red": [2]})
+    record = mapping_record(result, LABELS, edited=False)
+    RunStore(env.runs_dir).save_extra(run_id, DOCUMENT, record.to_dict())
+    at, table = evaluate_mapping_table(env)
+    red = table.set_index("class").loc["red"]
+    assert (red["ImageNet labels"], red["rule"]) == ("red", "name")
+    assert "'red' is a name of the label red" in red["why"]
+
+
+def test_evaluate_shows_label_numbers_for_runs_saved_before_reasons(env: AppEnv):
+    save_fake_run(env.runs_dir, env.data_dir)
+    at, table = evaluate_mapping_table(env)
+    assert "saved before runs recorded why" in texts(at, "caption")
+    assert table.set_index("class").loc["blue", "ImageNet label numbers"] == "none"
+
+
+def test_evaluate_says_what_is_wrong_with_a_damaged_record(env: AppEnv):
+    run_id = save_fake_run(env.runs_dir, env.data_dir)
+    RunStore(env.runs_dir).save_extra(run_id, DOCUMENT, {"format": 1, "source": "magic"})
+    at, table = evaluate_mapping_table(env)
+    assert "zero_shot_mapping.json is damaged" in texts(at, "warning")
+    assert "source 'magic'" in texts(at, "warning")
+    assert list(table["class"]) == ["blue", "green", "red"]  # the labels still show

@@ -567,3 +567,14 @@ def test_train_and_evaluate_report_the_mapping_and_zero_shot_on_named_classes(
     assert evaluated["zero_shot_accuracy"] == pytest.approx(2 / 3)
     assert evaluated["zero_shot_named_accuracy"] == 1.0
     assert evaluated["zero_shot_named_classes"] == ["blue", "red"]
+
+
+def test_evaluate_notes_a_damaged_mapping_record_and_still_evaluates(
+    capsys, image_folder, runs_dir
+):
+    run_id = save_run(runs_dir, tiny_classifier())
+    RunStore(runs_dir).save_extra(run_id, MAPPING_DOCUMENT, {"format": 1})
+    argv = ["evaluate", "--run", run_id, "--data", str(image_folder), "--runs-dir", str(runs_dir)]
+    code, out, err = run_cli(capsys, *argv, "--json")
+    assert code == 0 and json.loads(out)["zero_shot_mapping"] == {}
+    assert "note: Run" in err and "zero_shot_mapping.json is damaged" in err
