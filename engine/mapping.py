@@ -299,6 +299,7 @@ def _wordnet_match(form: str, senses: list[Sense], index: _LabelIndex) -> _Match
     return _Match(found, _RULE[first.rule], why)
 
 
+_MIN_SUGGESTED = 4  # shorter words and names match too much by chance ('tulips' ~ 'tup')
 _RULE = {"label": NAME, "group": GROUP, "kind": KIND_OF, "sibling": SIBLING}
 
 
@@ -316,10 +317,13 @@ def suggestions(
         ranked = [
             i
             for form in forms
-            for close in difflib.get_close_matches(form, known, n=limit, cutoff=0.75)
+            if len(form) >= _MIN_SUGGESTED
+            for close in difflib.get_close_matches(form, known, n=limit, cutoff=0.85)
             for i in sorted(index.exact[close])
         ]
-        words = {word for form in forms for word in form.split()} - QUALIFIERS
+        words = {
+            word for form in forms for word in form.split() if len(word) >= _MIN_SUGGESTED
+        } - QUALIFIERS
         ranked += [i for text in known if words & set(text.split()) for i in index.exact[text]]
         offered[name] = [i for i in dict.fromkeys(ranked) if i > 0 and i not in used][:limit]
     return offered

@@ -53,7 +53,7 @@ named = report.result.named_classes
 left, middle, right = st.columns(3)
 left.metric("Zero-shot accuracy on the test photos", percent(report.accuracy), border=True)
 middle.metric(
-    f"On the {len(named)} classes ImageNet can name",
+    f"On the {len(named)} {'class' if len(named) == 1 else 'classes'} ImageNet can name",
     percent(report.result.named_accuracy),
     border=True,
 )

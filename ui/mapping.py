@@ -29,6 +29,12 @@ def _index(option: str) -> int:
     return int(option.split(":", 1)[0])
 
 
+def _short(label: str) -> str:
+    """'hip (rose hip)': the label's first name and, when it has one, its second."""
+    names = [name.strip() for name in label.split(",")]
+    return f"{names[0]} ({names[1]})" if len(names) > 1 else names[0]
+
+
 def reason_text(mapped: MappedClass) -> str:
     """'group: ImageNet splits ...' (what the table's why column shows)."""
     return f"{mapped.rule}: {mapped.why}"
@@ -85,7 +91,7 @@ def render_suggestions(
         return
     st.caption("No rule maps these classes; the closest labels, one click to use them:")
     for number, (name, indices) in enumerate(offered.items()):
-        names = ", ".join(labels[i].split(",")[0] for i in indices)
+        names = ", ".join(_short(labels[i]) for i in indices)
         # The class name is a folder name: shown as plain text, never markdown.
         left, right = st.columns([2, 3], vertical_alignment="center")
         left.text(name)
