@@ -324,6 +324,8 @@ def suggestions(
         words = {
             word for form in forms for word in form.split() if len(word) >= _MIN_SUGGESTED
         } - QUALIFIERS
+        if KIND_CHANGING & set(normalise(name).split()[:-1]):
+            words = set()  # a sea horse shares a word with 'river horse', not a kind
         ranked += [i for text in known if words & set(text.split()) for i in index.exact[text]]
         offered[name] = [i for i in dict.fromkeys(ranked) if i > 0 and i not in used][:limit]
     return offered

@@ -91,13 +91,14 @@ def render_suggestions(
         return
     st.caption("No rule maps these classes; the closest labels, one click to use them:")
     for number, (name, indices) in enumerate(offered.items()):
-        names = ", ".join(_short(labels[i]) for i in indices)
         # The class name is a folder name: shown as plain text, never markdown.
-        left, right = st.columns([2, 3], vertical_alignment="center")
+        left, *buttons = st.columns([2, 2, 2, 2], vertical_alignment="center")
         left.text(name)
-        if right.button(f"Use {names}", key=f"{key}_{number}", icon=":material/add:"):
-            session.replace_mapping(data_dir, {**mapping, name: indices}, key)
-            st.rerun()
+        for place, index in zip(buttons, indices, strict=False):
+            label = f"Use {_short(labels[index])}"
+            if place.button(label, key=f"{key}_{number}_{index}", icon=":material/add:"):
+                session.replace_mapping(data_dir, {**mapping, name: [index]}, key)
+                st.rerun()
 
 
 def render_run_mapping(store: RunStore, run: Run) -> None:

@@ -36,7 +36,7 @@ def test_each_class_says_why_and_zero_shot_is_shown_on_nameable_classes(env: App
 
 def test_a_suggested_label_is_accepted_in_one_click(env: AppEnv):
     at = env.page("zero_shot")
-    suggestion = button(at, "zero_shot_map_0")
+    suggestion = button(at, "zero_shot_map_0_3")
     assert suggestion.label == "Use blue jay"
     suggestion.click().run()
     assert not at.exception

@@ -142,6 +142,7 @@ def test_suggestions_offer_labels_close_in_spelling_or_sharing_a_word():
     assert offered["gold fan"][0] == 10  # 'electric fan' shares a word
     assert offered["zzz"] == []
     assert 15 not in suggestions(("rose_bush",), SHORT, taken={15})["rose_bush"]
+    assert suggestions(("sea crane",), SHORT)["sea crane"] == []  # no kind of crane
 
 
 def test_explain_edited_keeps_automatic_reasons_and_marks_hand_edits():
