@@ -18,6 +18,8 @@ from engine.data.split import Split, Subset, make_split
 from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelled
 from engine.evaluation import evaluate
 from engine.events import EVALUATE, ZERO_SHOT, EventCallback
+from engine.mapping_record import DOCUMENT as MAPPING_DOCUMENT
+from engine.mapping_record import mapping_record
 from engine.progress import Progress, StagePlan
 from engine.run_record import DataFacts, Run, RunInfo
 from engine.runs import RunStore, utc_now
@@ -89,6 +91,7 @@ def run_experiment(
         zero_shot_error=zero_shot_error,
         evaluation=None,
         split=split_record,
+        extras=_mapping_extras(report, edited=mapping is not None),
     )
 
     started = time.monotonic()
@@ -174,6 +177,13 @@ def _zero_shot_baseline(
     finally:
         progress.end_stage()
     return report, None
+
+
+def _mapping_extras(report: ZeroShotReport | None, edited: bool) -> dict[str, dict]:
+    """The mapping the baseline used, with each class's reason (zero_shot_mapping.json)."""
+    if report is None or not report.labels:
+        return {}
+    return {MAPPING_DOCUMENT: mapping_record(report.result, report.labels, edited).to_dict()}
 
 
 def _save_cancelled(store: RunStore, run: Run) -> None:

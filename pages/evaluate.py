@@ -7,6 +7,7 @@ from ui.confusion import render_confusion
 from ui.errors import guard
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
+from ui.mapping import render_run_mapping
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
@@ -31,6 +32,8 @@ render_headline(run)
 
 st.subheader("Per class")
 st.dataframe(per_class_table(evaluation.metrics.per_class, run.zero_shot))
+with st.expander("Which ImageNet labels zero-shot counted as each class, and why"):
+    render_run_mapping(store, run)
 
 st.subheader("Confusion matrix")
 st.caption("Click a square to show its photos below (click it again to clear), or pick classes.")

@@ -97,8 +97,9 @@ with guard():
 if not runs:
     st.info("No runs yet: start one on the Train page (or the Demo).")
     st.stop()
+named = {info.run_id: cache.run_named_accuracy(settings.runs_dir, info.run_id) for info in runs}
 st.dataframe(
-    runs_table(runs),
+    runs_table(runs, named),
     hide_index=True,
     key="runs_table",
     column_config={

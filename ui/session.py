@@ -76,6 +76,13 @@ def save_mapping(dataset_dir: Path, edited: dict[str, list[int]] | None) -> None
         saved[str(dataset_dir)] = edited
 
 
+def replace_mapping(dataset_dir: Path, mapping: dict[str, list[int]], editor_key: str) -> None:
+    """Adopt a mapping changed outside its table (a suggestion accepted): the table's own
+    edits, kept under editor_key, would otherwise be laid over it again."""
+    save_mapping(dataset_dir, mapping)
+    st.session_state.pop(editor_key, None)
+
+
 def imported(file_id: str) -> ZipImport | None:
     return st.session_state.setdefault(IMPORTS, {}).get(file_id)
 

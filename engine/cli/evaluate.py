@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from engine.classifiers import load_run_classifier
-from engine.cli.text import accuracy_text, per_class_table, to_json
+from engine.cli.text import accuracy_text, mapping_lines, per_class_table, percent, to_json
 from engine.data.paths import checked_path
 from engine.data.record import overlap
 from engine.data.scan import scan_dataset
 from engine.data.split import Subset, find_split_file, make_split
-from engine.errors import DatasetError
+from engine.errors import DatasetError, RunNotFoundError
 from engine.evaluation import evaluate
+from engine.mapping_record import load_mapping_record
 from engine.run_record import Run
 from engine.runs import RunStore
 from engine.runtime import Runtime
@@ -81,19 +82,48 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "accuracy_interval": list(metrics.accuracy_interval),
         "class_names": list(metrics.class_names),
         **{key: value for key, value in metrics.to_dict().items() if key != "accuracy"},
+        **_zero_shot_figures(saved),
+        "zero_shot_mapping": _mapping(store, info.run_id),
     }
     if args.json:
         return to_json(result), 0
     lines = [
         f"Run {info.run_id} on {len(test)} test photos of {folder} ({source})",
         f"Accuracy: {accuracy_text(metrics)}",
+        f"Zero-shot (ImageNet) on the run's own test photos: "
+        f"{percent(result['zero_shot_accuracy'])}, "
+        f"{percent(result['zero_shot_named_accuracy'])} on the "
+        f"{len(result['zero_shot_named_classes'])} classes it can name",
         "",
         *per_class_table(metrics.per_class),
+        *mapping_lines(result["zero_shot_mapping"]),
         "",
         "Confusion (rows = true class, columns = predicted, in the order above):",
         *("  " + " ".join(f"{n:5d}" for n in row) for row in metrics.confusion),
     ]
     return "\n".join(lines), 0
+
+
+def _zero_shot_figures(saved: Run) -> dict:
+    """The run's zero-shot baseline as saved (measured on the run's own test photos): overall
+    and on the classes ImageNet can name, so 'cannot name' and 'names wrongly' stay apart."""
+    zero_shot = saved.zero_shot
+    return {
+        "zero_shot_accuracy": zero_shot.metrics.accuracy if zero_shot else None,
+        "zero_shot_named_accuracy": zero_shot.named_accuracy if zero_shot else None,
+        "zero_shot_named_classes": list(zero_shot.named_classes) if zero_shot else [],
+    }
+
+
+def _mapping(store: RunStore, run_id: str) -> dict[str, dict]:
+    """class -> {labels, indices, rule, why} as the run saved it; {} for runs saved before
+    (and, with a note, when the saved document is damaged: the evaluation still stands)."""
+    try:
+        record = load_mapping_record(store, run_id)
+    except RunNotFoundError as exc:
+        print(f"note: {exc}", file=sys.stderr)
+        return {}
+    return {name: mapped.to_dict() for name, mapped in record.classes.items()} if record else {}
 
 
 def _test_photos(

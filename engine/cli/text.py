@@ -7,6 +7,8 @@ import json
 from engine.metrics import ClassMetrics, Metrics
 from engine.store_files import finite
 
+MAX_LABELS_SHOWN = 6  # a group such as 'dog' has 118 labels; --json lists them all
+
 
 def per_class_table(per_class: dict[str, ClassMetrics]) -> list[str]:
     """Precision, recall, F1 and support per class, one aligned line each."""
@@ -28,6 +30,19 @@ def table(rows: list[tuple[str, ...]]) -> list[str]:
         ).rstrip()
         for row in rows
     ]
+
+
+def mapping_lines(mapping: dict[str, dict]) -> list[str]:
+    """'ImageNet labels per class:' and one line per class: its labels, the rule and why."""
+    if not mapping:
+        return []
+    lines = ["", "ImageNet labels per class (rule: why):"]
+    for name, mapped in mapping.items():
+        shown = mapped["labels"][:MAX_LABELS_SHOWN]
+        more = len(mapped["labels"]) - len(shown)
+        labels = (", ".join(shown) or "none") + (f" and {more} more" if more > 0 else "")
+        lines.append(f"  {name}: {labels} ({mapped['rule']}: {mapped['why']})")
+    return lines
 
 
 def percent(value: float | None) -> str:

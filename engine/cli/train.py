@@ -9,12 +9,13 @@ from typing import TextIO
 
 from engine.access import require_editor
 from engine.backbones import BACKBONES
-from engine.cli.text import accuracy_text, per_class_table, percent, to_json
+from engine.cli.text import accuracy_text, mapping_lines, per_class_table, percent, to_json
 from engine.config import TrainConfig
 from engine.data.paths import checked_path
 from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
+from engine.mapping_record import load_mapping_record
 from engine.metrics import Metrics
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
+    record = load_mapping_record(RunStore(settings.runs_dir), info.run_id)
     result = {
         "run_id": info.run_id,
         "status": info.status,
@@ -107,6 +109,10 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "train_seconds": info.train_seconds,
         "unmapped_classes": list(zero_shot.unmapped_classes) if zero_shot else [],
         "zero_shot_error": run.zero_shot_error,
+        # class -> {labels, indices, rule, why}: what zero-shot counts as each class, and why
+        "zero_shot_mapping": (
+            {name: mapped.to_dict() for name, mapped in record.classes.items()} if record else {}
+        ),
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
     }
@@ -118,7 +124,8 @@ def _report(result: dict, metrics: Metrics | None) -> str:
     lines = [
         f"Run {result['run_id']} ({result['status']}) saved in {result['run_dir']}",
         f"Test accuracy: {fine_tuned} fine-tuned, "
-        f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet)",
+        f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet; "
+        f"{percent(result['zero_shot_named_accuracy'])} on the classes it can name)",
         "",
         *per_class_table(metrics.per_class if metrics else {}),
         "",
@@ -135,6 +142,7 @@ def _report(result: dict, metrics: Metrics | None) -> str:
         )
     if result["zero_shot_error"]:
         lines.append(f"Zero-shot baseline skipped: {result['zero_shot_error']}")
+    lines += mapping_lines(result["zero_shot_mapping"])
     return "\n".join(lines)
 
 
