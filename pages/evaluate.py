@@ -7,6 +7,7 @@ from ui.confusion import render_confusion
 from ui.errors import guard
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
+from ui.report import render_report_button
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
@@ -51,3 +52,4 @@ st.download_button(
     key="evaluate_csv",
     icon=":material/download:",
 )
+render_report_button(settings, run.info.run_id, key="evaluate_report")
