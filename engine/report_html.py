@@ -27,6 +27,7 @@ POLICY = (
 # Charts sit in a grid, not a flexbox: a grid's columns exist before the first chart is drawn,
 # and plotly sizes a chart once, from its box at that moment.
 STYLE = """
+html{background:#f8fafc}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2937;
 margin:0;background:#f8fafc;line-height:1.45}
 main{max-width:1100px;margin:0 auto;padding:24px 32px 48px;background:#fff}
