@@ -11,7 +11,7 @@ import shutil
 import statistics
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from engine.access import require_editor
-from engine.classifiers import load_run_classifier
+from engine.classifiers import MAX_MODEL_BYTES, load_run_classifier
 from engine.data.batches import decode_batches
 from engine.errors import DatasetError, ModelUnavailableError, RunNotFoundError, first_line
 from engine.evaluation import Predicts
@@ -91,7 +91,7 @@ def check_export(
         for batch in decode_batches(test, size, 32, max_pixels):
             app.append(reference.predict_proba(batch))
             exported.append(_run(forward, batch.astype(np.float32), fmt, run.info.run_id))
-        photo = batch[:1].astype(np.float32)
+            photo = batch[:1].astype(np.float32)  # the last batch's first: timed below
         latency, app_latency = _latency(forward, photo), _latency(reference.predict_proba, photo)
     labels = np.asarray(test.labels)
     exported_probs, app_probs = np.concatenate(exported), np.concatenate(app)
@@ -110,7 +110,7 @@ def check_export(
 
 
 @contextlib.contextmanager
-def _unpacked(bundle: Path, fmt: str):
+def _unpacked(bundle: Path, fmt: str) -> Iterator[tuple[Path, int]]:
     """(path of the bundle's model, its size in bytes), unpacked into a temp folder beside the
     bundle (inside the run folder) that is removed afterwards."""
     top = bundle.stem
@@ -124,6 +124,11 @@ def _unpacked(bundle: Path, fmt: str):
                     for m in archive.infolist()
                     if m.filename == model_name or m.filename.startswith(model_name + "/")
                 ]
+                if sum(m.file_size for m in members) > MAX_MODEL_BYTES:
+                    raise ModelUnavailableError(
+                        f"{bundle.name} holds a model too large for this product; delete it "
+                        "and export again."
+                    )
                 work.mkdir()
                 for member in members:  # names export() made; extract() also drops '..'
                     archive.extract(member, work)

@@ -182,3 +182,14 @@ def test_cli_export_in_viewer_mode_is_one_error_line(exported, capsys, monkeypat
                      "--runs-dir", str(exported.store.root)])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: ") and "viewer mode" in err
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_int8_stays_within_2_points_of_float32_on_the_flowers(flowers_run):
+    # The app's model is the float32 flatbuffer (LiteRT): one conversion gives both figures.
+    store = RunStore(flowers_run.settings.runs_dir)
+    _, check = prepare_export(flowers_run.settings, store, flowers_run.run_id, "tflite-int8")
+    assert check.num_photos == 200
+    assert abs(check.accuracy - check.app_accuracy) <= 0.02
+    assert check.model_bytes < 0.4 * store.model_path(flowers_run.run_id).stat().st_size
