@@ -119,13 +119,13 @@ titles = {info.run_id: info.title for info in runs}
 with_model = [info.run_id for info in runs if info.has_model]
 first = list(titles).index(with_model[0]) if with_model else 0
 run_id = st.selectbox("Run", list(titles), index=first, format_func=titles.get, key="runs_selected")
+if run_id in with_model:  # viewers too: a report changes nothing
+    render_report_button(settings, run_id, key="runs_report")
 info = next(info for info in runs if info.run_id == run_id)
 notes_column, export_column, delete_column = st.columns(3)
 with notes_column, guard(stop=False):
     st.markdown(f"**{info.status}** · id {md(info.run_id)}")
     notes_ui(store, info)
-    if info.has_model:
-        render_report_button(settings, info.run_id, key="runs_report")
 with export_column, guard(stop=False):
     st.subheader("Export")
     if info.has_model:

@@ -55,7 +55,7 @@ def test_viewers_may_download_the_report_but_not_prepare_exports(app_env: AppEnv
     assert not at.exception
     assert report_buttons(at)
     assert not [b for b in at.button if b.key == "runs_export"]
-    assert "Viewer mode" in texts(at, "caption")
+    assert "Viewer mode" in texts(at, "caption") + texts(at, "info")
 
 
 def test_prepare_download_checks_the_export_and_shows_the_table(app_env: AppEnv, monkeypatch):
