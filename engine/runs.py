@@ -34,7 +34,7 @@ from engine.store_files import (
     write_json,
 )
 
-EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "tflite-float16", "tflite-int8")
 
 RUN_FILE = "run.json"
 SPLIT_FILE = "split.json"

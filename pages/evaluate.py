@@ -8,6 +8,7 @@ from ui.errors import guard
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
 from ui.mapping import render_run_mapping
+from ui.report import render_report_button
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
@@ -54,3 +55,4 @@ st.download_button(
     key="evaluate_csv",
     icon=":material/download:",
 )
+render_report_button(settings, run.info.run_id, key="evaluate_report")

@@ -20,7 +20,8 @@ from engine.classifiers import FineTunedClassifier, load_run_classifier
 from engine.config import TrainConfig
 from engine.data.split import Subset
 from engine.errors import ModelUnavailableError
-from engine.export import export
+from engine.export_check import prepare_export
+from engine.export_record import ExportCheck
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
@@ -76,9 +77,15 @@ def start_training(
     return manager.start(data_dir, config, split_file, mapping, zero_shot=loader)
 
 
-def export_run(runs_dir: Path, run_id: str, fmt: str) -> Path:
-    """The run's model as one downloadable file (written once). Raises RunStoreError."""
-    return export(cache.get_run_store(runs_dir), run_id, fmt)
+def export_checked(settings: Settings, run_id: str, fmt: str) -> tuple[Path, ExportCheck | None]:
+    """The run's model as one downloadable file (written once), reloaded and scored on the
+    test photos beside the app's own model; the check is saved with the run.
+
+    Raises:
+        TransferLabError: viewer mode, or the export or its check failed (the message says why).
+    """
+    store = cache.get_run_store(settings.runs_dir)
+    return prepare_export(settings, store, run_id, fmt, reference=load_run_model(settings, run_id))
 
 
 @st.cache_data(show_spinner="Running the ImageNet classifier on the test photos...", max_entries=16)
