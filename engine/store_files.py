@@ -91,8 +91,13 @@ def replace_json(path: Path, data: Any, temp_prefix: str) -> None:
 
 
 def replace_text(path: Path, text: str, temp_prefix: str = ".tmp-") -> None:
-    """Write text (UTF-8) to path through a temp file beside it and a rename: readers see the
-    old file or the new one, and a link at path is replaced, never followed.
+    """replace_bytes of text in UTF-8 (newlines written as given)."""
+    replace_bytes(path, text.encode("utf-8"), temp_prefix)
+
+
+def replace_bytes(path: Path, data: bytes, temp_prefix: str = ".tmp-") -> None:
+    """Write data to path through a temp file beside it and a rename: readers see the old
+    file or the new one, and a link at path is replaced, never followed.
 
     Raises:
         OSError: the folder is not writable, path is a folder, or the disk is full.
@@ -100,8 +105,8 @@ def replace_text(path: Path, text: str, temp_prefix: str = ".tmp-") -> None:
     tmp = path.with_name(f"{temp_prefix}{secrets.token_hex(4)}-{path.name}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)

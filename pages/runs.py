@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from engine.access import can_change
 from engine.run_record import RunInfo
 from engine.runs import EXPORT_FORMATS, RunStore
 from engine.settings import Settings
@@ -51,14 +50,12 @@ def notes_ui(store: RunStore, info: RunInfo) -> None:
         st.rerun()
 
 
-def export_ui(settings: Settings, store: RunStore, info: RunInfo) -> None:
+def export_ui(settings: Settings, info: RunInfo) -> None:
     """Write the model in the chosen format (with labels and input spec), check the written
     file on the test photos, then offer it."""
     render_input_spec(info)
     fmt = st.radio("Format", EXPORT_FORMATS, horizontal=True, key="runs_export_format")
-    if not can_change(settings):
-        st.caption("Viewer mode: exports are prepared by whoever runs the app as an editor.")
-    elif st.button("Prepare download", key="runs_export"):
+    if st.button("Prepare download", key="runs_export"):
         with st.spinner("Exporting the model, then checking it on the test photos..."):
             path, _ = models.export_checked(settings, info.run_id, fmt)
             session.remember_export(info.run_id, fmt, path)
@@ -129,18 +126,18 @@ st.markdown(f"**{info.status}** · id {md(info.run_id)}")
 if store.read_only:
     st.caption(f"Notes: {md(info.notes) or 'none'}")
     st.info("Viewer mode: runs can be looked at, not changed, exported or deleted.")
-    st.stop()
-notes_column, export_column, delete_column = st.columns(3)
-with notes_column, guard(stop=False):
-    notes_ui(store, info)
-with export_column, guard(stop=False):
-    st.subheader("Export")
-    if info.has_model:
-        export_ui(settings, store, info)
-    else:
-        st.info("This run was cancelled before it had a model, so there is nothing to export.")
-with delete_column, guard(stop=False):
-    st.subheader("Delete")
-    delete_ui(store, run_id)
+else:
+    notes_column, export_column, delete_column = st.columns(3)
+    with notes_column, guard(stop=False):
+        notes_ui(store, info)
+    with export_column, guard(stop=False):
+        st.subheader("Export")
+        if info.has_model:
+            export_ui(settings, info)
+        else:
+            st.info("This run was cancelled before it had a model, so there is nothing to export.")
+    with delete_column, guard(stop=False):
+        st.subheader("Delete")
+        delete_ui(store, run_id)
 with guard(stop=False):
     render_export_checks(store, run_id)

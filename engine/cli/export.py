@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Export (editor mode only), then print where it is and, with --check, what it scored."""
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     run_id = store.info(args.run).run_id
     path, check = prepare_export(settings, store, run_id, args.export_format, args.check)
     size = path.stat().st_size

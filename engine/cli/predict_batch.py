@@ -50,7 +50,7 @@ def run(
     source = checked_path(args.images[0], "the folder or .zip")
     out = checked_path(args.csv, "--csv") if args.csv is not None else None
     photos = _photos(source, settings)
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     run_id, fine_tuned = fine_tuned_of(store, args.run, Runtime.from_settings(settings))
     models = batch_models(lambda: ZeroShotClassifier.load(settings), fine_tuned, store, run_id)
     for note in models.notes:

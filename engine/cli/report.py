@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 from pathlib import Path
 
 from engine.cli.text import to_json
@@ -14,6 +12,7 @@ from engine.images import printable
 from engine.report import run_report
 from engine.runs import RunStore
 from engine.settings import Settings
+from engine.store_files import replace_bytes
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,7 +29,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Build the report in memory, then write it to --out in one step."""
     out = checked_path(args.out, "--out")
-    store = RunStore(settings.runs_dir)
+    store = RunStore.for_settings(settings)
     run_id = store.info(args.run).run_id
     document = run_report(store, run_id, settings.max_image_pixels)
     _write(out, document)
@@ -49,11 +48,4 @@ def _write(out: Path, document: bytes) -> None:
     if out.is_symlink() or out.is_dir():
         kind = "a symbolic link" if out.is_symlink() else "a folder"
         raise BadPathError(f"--out {printable(out)} is {kind}; name a new .html file.")
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as file:
-            file.write(document)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_bytes(out, document)

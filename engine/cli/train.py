@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
-    record = load_mapping_record(RunStore(settings.runs_dir), info.run_id)
+    record = load_mapping_record(RunStore.for_settings(settings), info.run_id)
     result = {
         "run_id": info.run_id,
         "status": info.status,
