@@ -2,9 +2,12 @@
 
 import streamlit as st
 
+from engine.insight.flips import load_flip_board
 from ui import cache
+from ui.calibration import render_calibration
 from ui.confusion import render_confusion
 from ui.errors import guard
+from ui.flips import render_flip_board
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
 from ui.setup import page_setup
@@ -29,6 +32,9 @@ if run.info.status == "partial":
     st.info("Fine-tuning of this run was cancelled: these are its stage-1 model's results.")
 render_headline(run)
 
+st.subheader("What training fixed, and what it broke")
+render_flip_board(load_flip_board(store, run), settings, "evaluate")
+
 st.subheader("Per class")
 st.dataframe(per_class_table(evaluation.metrics.per_class, run.zero_shot))
 
@@ -51,3 +57,6 @@ st.download_button(
     key="evaluate_csv",
     icon=":material/download:",
 )
+
+st.subheader("How far to trust its confidence")
+render_calibration(store, settings, run_id, "evaluate")

@@ -25,6 +25,7 @@ EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared downlo
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
+FLIP_GROUP = "{}_flip_group"  # the flip-board box whose photos are open, per page
 
 
 def init(settings: Settings) -> None:
@@ -141,3 +142,14 @@ def train_values() -> dict | None:
 
 def remember_train_values(values: dict) -> None:
     st.session_state[TRAIN_VALUES] = dict(values)
+
+
+def flip_group(key: str) -> str | None:
+    """The flip-board group whose photos the page shows (None: none open)."""
+    return st.session_state.get(FLIP_GROUP.format(key))
+
+
+def toggle_flip_group(key: str, group: str) -> None:
+    """Open a group's photos; clicking the open one again closes them."""
+    name = FLIP_GROUP.format(key)
+    st.session_state[name] = None if st.session_state.get(name) == group else group
