@@ -8,12 +8,21 @@ import sys
 from typing import TextIO
 
 from engine.backbones import BACKBONES
-from engine.cli.text import accuracy_text, per_class_table, percent, to_json
+from engine.cli.text import (
+    accuracy_text,
+    calibration_lines,
+    flips_text,
+    per_class_table,
+    percent,
+    to_json,
+)
 from engine.config import TrainConfig
 from engine.data.paths import checked_path
 from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
+from engine.insight.calibration import load_calibration
+from engine.insight.flips import load_flip_board
 from engine.metrics import Metrics
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -83,7 +92,9 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         split_file=split_file,
         on_event=ProgressPrinter(sys.stderr),
     )
-    run = RunStore(settings.runs_dir).load(info.run_id)
+    store = RunStore(settings.runs_dir)
+    run = store.load(info.run_id)
+    board, calibration = load_flip_board(store, run), load_calibration(store, info.run_id)
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
@@ -105,8 +116,15 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "zero_shot_error": run.zero_shot_error,
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
+        "flips": board.counts() if board is not None else None,
+        "calibration": calibration.summary() if calibration is not None else None,
     }
-    return (to_json(result) if args.json else _report(result, metrics)), 0
+    if args.json:
+        return to_json(result), 0
+    insight = [flips_text(board.counts())] if board is not None else []
+    if calibration is not None:
+        insight += ["Calibration on the validation photos:", *calibration_lines(calibration)]
+    return "\n".join([_report(result, metrics), *insight]), 0
 
 
 def _report(result: dict, metrics: Metrics | None) -> str:
