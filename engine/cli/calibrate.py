@@ -10,7 +10,7 @@ from engine.classifiers import load_run_classifier
 from engine.cli.text import calibration_lines, to_json
 from engine.data.paths import checked_path
 from engine.errors import ModelUnavailableError
-from engine.insight.compute import calibrate_saved_run
+from engine.insight.compute import calibrate_saved_run, recorded_split
 from engine.runs import RunStore
 from engine.runtime import Runtime
 from engine.settings import Settings
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Run both models on the run's recorded validation and test photos; save the result."""
     store = RunStore(settings.runs_dir)
     info = store.info(args.run)
-    require_editor(settings, "compute a calibration")  # before seconds of model loading
     folder = checked_path(args.data, "--data") if args.data else None
+    # Refuse before seconds of model loading.
+    require_editor(settings, "compute a calibration")
+    recorded_split(store.load(info.run_id), folder)
     fine_tuned = load_run_classifier(store, info.run_id, Runtime.from_settings(settings))
     try:
         zero_shot, why = ZeroShotClassifier.load(settings), None

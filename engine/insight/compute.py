@@ -22,6 +22,7 @@ from engine.insight.calibration import CALIBRATION, Calibration, calibrate, save
 from engine.insight.flips import LOSSES, RecordedLosses
 from engine.insight.temperature import Scores
 from engine.progress import Progress, StagePlan
+from engine.run_record import Run
 from engine.runs import RunStore
 from engine.runtime import Runtime
 from engine.schema import RecordError
@@ -192,6 +193,27 @@ def _zero_shot_scores(
     ), None
 
 
+def recorded_split(run: Run, folder: Path | None = None) -> Split:
+    """The validation and test photos a saved run recorded (under folder, default where it
+    was trained); no training photos.
+
+    Raises:
+        DatasetError: the run did not record its split, or its photos are gone.
+    """
+    if run.split is None:
+        raise DatasetError(
+            f"Run '{run.info.run_id}' was saved before runs recorded their split, so its "
+            "validation photos are unknown; train it again to calibrate it."
+        )
+    names = run.info.class_names
+    return Split(
+        names,
+        train=Subset((), ()),
+        validation=run.split.subset("validation", names, folder),
+        test=run.split.subset("test", names, folder),
+    )
+
+
 def calibrate_saved_run(
     store: RunStore,
     settings: Settings,
@@ -215,18 +237,7 @@ def calibrate_saved_run(
     require_editor(settings, "compute a calibration")
     run = store.load(run_id)
     info = run.info
-    if run.split is None:
-        raise DatasetError(
-            f"Run '{info.run_id}' was saved before runs recorded their split, so its "
-            "validation photos are unknown; train it again to calibrate it."
-        )
-    names = info.class_names
-    split = Split(
-        names,
-        train=Subset((), ()),
-        validation=run.split.subset("validation", names, folder),
-        test=run.split.subset("test", names, folder),
-    )
+    split = recorded_split(run, folder)
     batch_size = info.config.batch_size
     validation = predict_subset(fine_tuned, split.validation, batch_size)
     test = predict_subset(fine_tuned, split.test, batch_size)
