@@ -32,6 +32,10 @@ if TYPE_CHECKING:  # engine.insight.not_sure loads TensorFlow; Evaluate need not
 
 BEFORE, AFTER = "#94a3b8", "#2563eb"
 DEFAULT_THRESHOLD = 50  # percent, until the user saves one
+ZERO_SHOT_SCOPE = (
+    " of classes ImageNet can name. Its answer is the class its top ImageNet label is mapped "
+    "to, or 'none of your classes', which is always wrong."
+)
 ERROR_HELP = (
     "Expected calibration error: the average gap between how sure the model says it is and how "
     "often it is right, over the test photos (0% is perfect)."
@@ -88,11 +92,12 @@ def _render_model(title: str, model: ModelCalibration | None, note: str | None, 
         st.info(f"No calibration: {md(note or 'not computed')}.")
         return
     after = model.ece_after
+    change = None if after is None else round((after - model.ece_before) * 100, 1)
     st.metric(
         f"{title}: calibration error",
         percent(model.ece_before if after is None else after),
-        delta=None if after is None else f"{(after - model.ece_before) * 100:+.1f} points",
-        delta_color="inverse",
+        delta=None if change is None else f"{change:+.1f} points" if change else "no change",
+        delta_color="inverse" if change else "off",
         help=ERROR_HELP,
         border=True,
     )
@@ -103,7 +108,7 @@ def _render_model(title: str, model: ModelCalibration | None, note: str | None, 
             f"Before calibration {percent(model.ece_before)}. Temperature "
             f"{model.temperature:.2f} fitted on {model.num_validation} validation photos; "
             f"measured on {model.num_test} test photos"
-            + (" of classes ImageNet can name." if title.startswith("Zero") else ".")
+            + (ZERO_SHOT_SCOPE if title.startswith("Zero") else ".")
         )
     st.plotly_chart(reliability_figure(model), key=key, width="stretch")
 
@@ -217,7 +222,7 @@ def coverage_figure(points: Sequence[CoveragePoint], chosen: CoveragePoint) -> g
             customdata=[point.threshold for point in answered],
             mode="lines",
             line={"color": AFTER, "shape": "hv"},
-            name="answering above a confidence",
+            name="answering only at or above each confidence",
             hovertemplate="at %{customdata:.0%}: answers %{x:.0%}, %{y:.0%} right<extra></extra>",
         )
     )

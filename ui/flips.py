@@ -55,8 +55,8 @@ def render_flip_board(board: FlipBoard | None, settings: Settings, key: str) -> 
         "it right. Click a box to see its photos, those your trained model was most wrong about "
         "first."
     )
-    table, apart = st.columns([3, 1], vertical_alignment="bottom")
-    with table:
+    table_column, apart = st.columns([3, 1], vertical_alignment="center")
+    with table_column, st.container(border=True):
         header = st.columns(WIDTHS)
         header[1].markdown("**Trained model right**")
         header[2].markdown("**Trained model wrong**")
@@ -67,8 +67,8 @@ def render_flip_board(board: FlipBoard | None, settings: Settings, key: str) -> 
                 _box(board, right, key)
             with cells[2]:
                 _box(board, wrong, key)
-    with apart:
-        st.caption("Counted apart:")
+    with apart, st.container(border=True):
+        st.caption("Counted apart: ImageNet has no label for their class.")
         _box(board, CANNOT_NAME, key)
     _render_open_group(board, settings, key)
 
@@ -77,12 +77,17 @@ def _box(board: FlipBoard, group: str, key: str) -> None:
     st.button(
         f"{TITLES[group]}: {len(board.photos(group))}",
         key=f"{key}_flip_{group}",
-        help=MEANINGS[group].capitalize(),
+        help=_sentence(MEANINGS[group]),
         type="primary" if session.flip_group(key) == group else "secondary",
         on_click=session.toggle_flip_group,
         args=(key, group),
         width="stretch",
     )
+
+
+def _sentence(text: str) -> str:
+    """text with a capital first letter (str.capitalize would lower 'ImageNet')."""
+    return text[:1].upper() + text[1:]
 
 
 def _render_open_group(board: FlipBoard, settings: Settings, key: str) -> None:
@@ -112,9 +117,13 @@ def _card(photo: FlipPhoto) -> Card:
 
 def render_flip_counts(board: FlipBoard) -> None:
     """The five counts side by side, each with what it means."""
+    st.caption(
+        "Every test photo, counted by whether the off-the-shelf model and your trained model "
+        "got it right."
+    )
     for column, group in zip(st.columns(len(GROUPS)), GROUPS, strict=True):
         column.metric(TITLES[group], len(board.photos(group)), border=True)
-        column.caption(MEANINGS[group].capitalize() + ".")
+        column.caption(_sentence(MEANINGS[group]) + ".")
 
 
 def render_fixed_photos(board: FlipBoard, settings: Settings, limit: int) -> None:
