@@ -91,7 +91,7 @@ def run_documents(
     documents = {LOSSES: RecordedLosses.of(split.test, test).to_dict()}
     if progress.cancelled:
         return documents
-    staged = progress.has_stage(CALIBRATE) and len(split.validation) > 0
+    staged = progress.has_stage(CALIBRATE)  # planned when there are validation photos
     if staged:
         progress.start_stage(CALIBRATE)
     done = 0
