@@ -8,6 +8,7 @@ from engine.classifiers import Classifier
 from engine.run_record import RunInfo
 from engine.settings import Settings
 from ui import models, session
+from ui.calibration import render_trained_answer
 from ui.errors import guard
 from ui.run_picker import pick_run
 from ui.setup import page_setup
@@ -66,5 +67,5 @@ with right, guard(stop=False):
     if run is None:
         st.info("No trained run yet, so only the zero-shot answer is shown. Train one first.")
     else:
-        trained = models.load_run_model(settings, run.run_id)
-        render_answer(photo, trained, settings, "classify_ft")
+        answer, rule = models.trained_answer(settings, run.run_id, photo, TOP_K)
+        render_trained_answer(answer, rule, "classify_ft")

@@ -2,9 +2,12 @@
 
 import streamlit as st
 
+from engine.insight.flips import load_flip_board
 from ui import cache
+from ui.calibration import render_calibration
 from ui.confusion import render_confusion
 from ui.errors import guard
+from ui.flips import render_flip_board
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
 from ui.mapping import render_run_mapping
@@ -31,6 +34,9 @@ if run.info.status == "partial":
     st.info("Fine-tuning of this run was cancelled: these are its stage-1 model's results.")
 render_headline(run)
 
+st.subheader("What training fixed, and what it broke")
+render_flip_board(load_flip_board(store, run), settings, "evaluate")
+
 st.subheader("Per class")
 st.dataframe(per_class_table(evaluation.metrics.per_class, run.zero_shot))
 with st.expander("Which ImageNet labels zero-shot counted as each class, and why"):
@@ -56,3 +62,6 @@ st.download_button(
     icon=":material/download:",
 )
 render_report_button(settings, run.info.run_id, key="evaluate_report")
+
+st.subheader("How far to trust its confidence")
+render_calibration(store, settings, run_id, "evaluate")

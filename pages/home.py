@@ -8,16 +8,15 @@ from engine.access import can_change
 from engine.config import TrainConfig
 from engine.data.split import find_split_file
 from engine.errors import JobBusyError
-from engine.evaluation import round_robin
+from engine.insight.flips import load_flip_board
 from engine.run_record import Run, RunInfo
 from engine.runs import RunStore
 from engine.settings import Settings
 from ui import cache, models, session
 from ui.curves import render_curves
 from ui.errors import guard
-from ui.gallery import row_card
+from ui.flips import render_fixed_photos, render_flip_counts
 from ui.headline import render_headline
-from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
 from ui.text import md
@@ -56,14 +55,17 @@ def start_fresh_run(settings: Settings, store: RunStore) -> None:
 
 
 def render_story(run: Run, pinned: bool, settings: Settings) -> None:
-    """Which run this is, the headline numbers, photos only fine-tuning gets right, curves."""
+    """Which run this is, the headline numbers, what training fixed (counts, then photos only
+    fine-tuning gets right), curves."""
     origin = "pinned on the Runs page" if pinned else "the newest made with the default recipe"
     st.caption(f"Showing run **{md(run.info.title)}** ({origin}).")
     render_headline(run)
-    wins = round_robin(run.evaluation.wins(), NUM_WINS)
-    if wins:
+    board = load_flip_board(cache.get_run_store(settings.runs_dir), run)
+    if board is not None:
+        st.subheader("What training fixed, and what it broke")
+        render_flip_counts(board)
         st.subheader("Zero-shot wrong, trained model right")
-        render_grid([row_card(row) for row in wins], settings)
+        render_fixed_photos(board, settings, NUM_WINS)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
 

@@ -22,6 +22,9 @@ from engine.data.split import Subset
 from engine.errors import ModelUnavailableError
 from engine.export_check import prepare_export
 from engine.export_record import ExportCheck
+from engine.insight.calibration import Calibration, NotSure, load_not_sure
+from engine.insight.compute import calibrate_saved_run
+from engine.insight.not_sure import Answer, answers
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
@@ -130,3 +133,29 @@ def classify_batch(
     return classify_photos(
         photos, chosen, settings.max_image_pixels, on_batch=on_batch, background=True
     )
+
+
+def trained_answer(
+    settings: Settings, run_id: str, photo: images.ImageSource, k: int
+) -> tuple[Answer, NotSure | None]:
+    """The run's model on one photo: top-k, 'not sure' below the run's saved threshold (and
+    that threshold). Raises ImageError, RunNotFoundError (also for a damaged threshold.json)."""
+    model = load_run_model(settings, run_id)
+    rule = load_not_sure(cache.get_run_store(settings.runs_dir), run_id)
+    array = images.load_array(photo, model.input_size, settings.max_image_pixels)
+    return answers(model, array[None], rule, k)[0], rule
+
+
+def calibrate_run(settings: Settings, run_id: str) -> Calibration:
+    """Calibrate a run saved without a calibration, with the cached models, and save it.
+
+    Raises:
+        ReadOnlyError, RunNotFoundError, DatasetError, ImageError: see calibrate_saved_run.
+    """
+    try:
+        zero_shot, why = load_zero_shot(settings), None
+    except ModelUnavailableError as error:
+        zero_shot, why = None, str(error)
+    store = cache.get_run_store(settings.runs_dir)
+    fine_tuned = load_run_model(settings, run_id)
+    return calibrate_saved_run(store, settings, run_id, fine_tuned, zero_shot, why)

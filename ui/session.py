@@ -28,6 +28,7 @@ CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
 UPLOADER_GENERATION = "data_uploader_generation"  # bumped to empty the zip uploader
+FLIP_GROUP = "{}_flip_group"  # the flip-board box whose photos are open, per page
 
 
 def init(settings: Settings) -> None:
@@ -189,3 +190,14 @@ def batch_result(key: tuple[str, str | None]) -> BatchResult | None:
 
 def remember_batch_result(key: tuple[str, str | None], result: BatchResult) -> None:
     st.session_state[BATCH_RESULT] = (key, result)
+
+
+def flip_group(key: str) -> str | None:
+    """The flip-board group whose photos the page shows (None: none open)."""
+    return st.session_state.get(FLIP_GROUP.format(key))
+
+
+def toggle_flip_group(key: str, group: str) -> None:
+    """Open a group's photos; clicking the open one again closes them."""
+    name = FLIP_GROUP.format(key)
+    st.session_state[name] = None if st.session_state.get(name) == group else group

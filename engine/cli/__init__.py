@@ -11,14 +11,14 @@ import os
 import sys
 from collections.abc import Iterator
 
-from engine.cli import evaluate, export, predict, report, runs, train
+from engine.cli import calibrate, evaluate, export, predict, report, runs, train
 from engine.data.paths import checked_path
 from engine.errors import TransferLabError, first_line
 from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, report, export)
+COMMANDS = (train, predict, evaluate, runs, calibrate, report, export)
 
 
 def main(argv: list[str] | None = None) -> int:

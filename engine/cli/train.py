@@ -9,12 +9,22 @@ from typing import TextIO
 
 from engine.access import require_editor
 from engine.backbones import BACKBONES
-from engine.cli.text import accuracy_text, mapping_lines, per_class_table, percent, to_json
+from engine.cli.text import (
+    accuracy_text,
+    calibration_lines,
+    flips_text,
+    mapping_lines,
+    per_class_table,
+    percent,
+    to_json,
+)
 from engine.config import TrainConfig
 from engine.data.paths import checked_path
 from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
+from engine.insight.calibration import load_calibration
+from engine.insight.flips import load_flip_board
 from engine.mapping_record import load_mapping_record
 from engine.metrics import Metrics
 from engine.runs import RunStore
@@ -88,11 +98,13 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
             split_file=split_file,
             on_event=ProgressPrinter(sys.stderr),
         )
-    run = RunStore.for_settings(settings).load(info.run_id)
+    store = RunStore.for_settings(settings)
+    run = store.load(info.run_id)
+    board, calibration = load_flip_board(store, run), load_calibration(store, info.run_id)
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
-    record = load_mapping_record(RunStore.for_settings(settings), info.run_id)
+    record = load_mapping_record(store, info.run_id)
     result = {
         "run_id": info.run_id,
         "status": info.status,
@@ -115,8 +127,15 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         ),
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
+        "flips": board.counts() if board is not None else None,
+        "calibration": calibration.summary() if calibration is not None else None,
     }
-    return (to_json(result) if args.json else _report(result, metrics)), 0
+    if args.json:
+        return to_json(result), 0
+    insight = [flips_text(board.counts())] if board is not None else []
+    if calibration is not None:
+        insight += ["Calibration on the validation photos:", *calibration_lines(calibration)]
+    return "\n".join([_report(result, metrics), *insight]), 0
 
 
 def _report(result: dict, metrics: Metrics | None) -> str:
