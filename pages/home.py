@@ -8,6 +8,7 @@ from engine.access import can_change
 from engine.config import TrainConfig
 from engine.data.split import find_split_file
 from engine.errors import JobBusyError
+from engine.evaluation import round_robin
 from engine.insight.flips import load_flip_board
 from engine.run_record import Run, RunInfo
 from engine.runs import RunStore
@@ -15,8 +16,10 @@ from engine.settings import Settings
 from ui import cache, models, session
 from ui.curves import render_curves
 from ui.errors import guard
-from ui.flips import render_fixed_photos, render_flip_counts
+from ui.flips import render_flip_counts
+from ui.gallery import row_card
 from ui.headline import render_headline
+from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
 from ui.text import md
@@ -64,8 +67,14 @@ def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     if board is not None:
         st.subheader("What training fixed, and what it broke")
         render_flip_counts(board)
+    wins = round_robin(run.evaluation.wins(), NUM_WINS)
+    if wins:
         st.subheader("Zero-shot wrong, trained model right")
-        render_fixed_photos(board, settings, NUM_WINS)
+        st.caption(
+            "Taken from every class in turn, including those ImageNet has no label for (the "
+            "zero-shot model could never name them; the counts above keep them apart)."
+        )
+        render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
 
