@@ -87,6 +87,25 @@ def replace_json(path: Path, data: Any, temp_prefix: str) -> None:
         raise
 
 
+def replace_bytes(path: Path, data: bytes, temp_prefix: str) -> None:
+    """Write bytes to path through a new temp file beside it and a rename: readers see old or
+    new, and a symbolic link at path is replaced, never written through.
+
+    Raises:
+        OSError: the folder is not writable or the disk is full (the temp file is removed).
+    """
+    tmp = path.with_name(f"{temp_prefix}{secrets.token_hex(4)}-{path.name}")
+    try:
+        with open(tmp, "xb") as file:  # x: a new file, never one (or a link) already there
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def fsync_file(path: Path) -> None:
     """Flush a written file to disk before it is renamed into place."""
     with open(path, "rb") as file:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 
 from engine.metrics import ClassMetrics, Metrics
 from engine.store_files import finite
@@ -45,3 +47,17 @@ def accuracy_text(metrics: Metrics) -> str:
 def to_json(data: object) -> str:
     """Strict JSON for stdout: NaN and infinities become null, so every parser accepts it."""
     return json.dumps(finite(data), allow_nan=False, default=str)
+
+
+def progress_lines(steps: int = 10) -> Callable[[float, str], None]:
+    """A progress callback (fraction done, what) printing a line on stderr whenever the
+    activity changes or another 1/steps of the work is done."""
+    last = {"text": "", "step": -1}
+
+    def report(fraction: float, text: str) -> None:
+        step = int(fraction * steps)
+        if text != last["text"] or step > last["step"]:
+            print(f"[{fraction:4.0%}] {text}", file=sys.stderr, flush=True)
+            last.update(text=text, step=step)
+
+    return report
