@@ -11,6 +11,7 @@ from engine.run_record import RunInfo
 from engine.settings import Settings
 from ui import cache, models, session
 from ui.errors import guard
+from ui.heatmaps import render_heatmap_pair
 from ui.setup import page_setup
 from ui.text import md
 from ui.topk_bars import render_topk
@@ -78,3 +79,6 @@ with right, guard(stop=False):
     else:
         trained = models.load_run_model(settings, run.run_id)
         render_answer(photo, trained, settings, "classify_ft")
+if run is not None and st.toggle("Show where each model looks", key="classify_heatmaps"):
+    with guard(stop=False):
+        render_heatmap_pair(settings, run.run_id, photo.getvalue())

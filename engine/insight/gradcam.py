@@ -29,7 +29,7 @@ ZERO_SHOT_FIX = (
     f"Set TLAB_ZERO_SHOT_KERAS_WEIGHTS to a local {ZERO_SHOT_WEIGHTS_FILE} (Keras MobileNetV2 "
     "with its 1000-class top), or to 'imagenet' with network access."
 )
-DISPLAY_SIZE = 320  # longest side of the photo the heatmaps are laid over
+DISPLAY_SIZE = 448  # longest side of the photo the heatmaps are laid over
 
 # Raw [0,255] images [N,S,S,3] -> the last conv block's activations [N,h,w,c].
 LastConv = Callable[[tf.Tensor], tf.Tensor]

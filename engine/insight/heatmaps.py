@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 # Cold to hot: blue, cyan, yellow, red (a 'jet'-like ramp readers know from weather maps).
 _RAMP_STOPS = (0.0, 0.35, 0.65, 1.0)
 _RAMP_COLOURS = np.array([(40, 60, 230), (0, 210, 230), (255, 225, 0), (230, 20, 20)], float)
-FAINTEST, STRONGEST = 0.15, 0.6  # how much of the colour covers the photo, cold to hot
+FAINTEST, STRONGEST = 0.1, 0.6  # how much of the colour covers the photo, cold to hot
+MUTED = 0.6  # share of grey mixed into the photo under the colours
 TITLE_HEIGHT = 28
 GAP = 8
 
@@ -75,13 +76,15 @@ def upsampled(cam: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def overlay(photo: np.ndarray, cam: np.ndarray) -> np.ndarray:
-    """uint8 photo with the heatmap laid over it: hotter parts more strongly coloured."""
+    """uint8 photo with the heatmap laid over it: hotter parts more strongly coloured. The
+    photo's own colours are muted first, so the map reads on red and yellow flowers too."""
     heat = upsampled(cam, photo.shape[0], photo.shape[1])
     colours = np.stack(
         [np.interp(heat, _RAMP_STOPS, _RAMP_COLOURS[:, channel]) for channel in range(3)], -1
     )
+    muted = (1.0 - MUTED) * photo + MUTED * photo.mean(axis=2, keepdims=True)
     alpha = (FAINTEST + (STRONGEST - FAINTEST) * heat)[..., None]
-    return (photo * (1.0 - alpha) + colours * alpha).round().astype(np.uint8)
+    return (muted * (1.0 - alpha) + colours * alpha).round().astype(np.uint8)
 
 
 def pair_png(pair: HeatmapPair) -> bytes:
