@@ -14,7 +14,7 @@ from PIL import Image
 from engine import images
 from engine.backbones import BACKBONES, register_backbone
 from engine.errors import ModelUnavailableError
-from engine.insight.gradcam import GradCam, explain_pair
+from engine.insight.gradcam import DISPLAY_SIZE, GradCam, explain_pair
 from engine.insight.heatmaps import Heatmap, HeatmapPair, overlay, pair_png
 from engine.model import build_model
 from engine.settings import Settings
@@ -84,7 +84,8 @@ def test_a_missing_zero_shot_model_leaves_the_trained_side(patch_model, tmp_path
 
     assert pair.zero_shot is None and "TLAB_ZERO_SHOT_KERAS_WEIGHTS" in pair.zero_shot_error
     assert pair.fine_tuned is not None and pair.fine_tuned.label in CLASSES
-    assert pair.photo.shape == (240, 320, 3)  # the photo's own shape, not the model's square
+    # The photo's own shape (64 x 48 shown 448 wide), not the model's square.
+    assert pair.photo.shape == (DISPLAY_SIZE * 3 // 4, DISPLAY_SIZE, 3)
     assert pair.titles()[0] == "Zero-shot (ImageNet): not available"
 
 
