@@ -13,7 +13,9 @@ from pathlib import Path
 
 from bench import (
     app_start,
+    curve,
     decode,
+    gradcam,
     inference,
     large_dataset,
     memory,
@@ -40,6 +42,8 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "responsiveness": responsiveness.run,
     "scaling": scaling.run,
     "large_dataset": large_dataset.run,
+    "curve": curve.run,
+    "gradcam": gradcam.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 
