@@ -66,7 +66,9 @@ def curve_of_split(
         len(split.class_names),
         zero_shot_accuracy=zero_shot_accuracy,
         run_accuracy=run_accuracy,
-        on_head=lambda done, total: heads(done / total, f"Training {total} small heads"),
+        on_head=lambda done, total: heads(
+            done / total, f"Training {total} small models on a few photos each"
+        ),
     )
 
 
