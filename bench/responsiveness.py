@@ -268,7 +268,7 @@ async def _demo(app: _App) -> float:
         await button.wait_for()
         started = time.perf_counter()
         await button.click()
-        await page.get_by_text("Zero-shot wrong, trained model right").wait_for()
+        await page.get_by_role("heading", name="Zero-shot wrong, trained model right").wait_for()
         seconds = time.perf_counter() - started
         await browser.close()
     return seconds

@@ -135,7 +135,7 @@ async def soak(server: AppServer, files: dict) -> tuple[Tally, list[float]]:
         first.set_default_timeout(300_000)
         await first.goto(server.url)
         await first.get_by_role("button", name="Run the demo").click()
-        await first.get_by_text("Zero-shot wrong, trained model right").wait_for()
+        await first.get_by_role("heading", name="Zero-shot wrong, trained model right").wait_for()
         await first.close()
 
         started = time.monotonic()
