@@ -14,6 +14,11 @@ DEFAULT_ZERO_SHOT_MODEL = "https://tfhub.dev/google/tf2-preview/mobilenet_v2/cla
 DEFAULT_IMAGENET_LABELS = (
     "https://storage.googleapis.com/download.tensorflow.org/data/ImageNetLabels.txt"
 )
+# TensorFlow's public flowers (3,670 photos in 5 class folders), the sample when TLAB_DATA_DIR
+# is unset; tests point TLAB_SAMPLE_URL at a small archive of the same layout.
+DEFAULT_SAMPLE_URL = (
+    "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+)
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 RUNTIME_CHOICES = ("auto", "tensorflow", "litert")
 MODE_CHOICES = ("editor", "viewer")  # viewer: look only (no training, deleting, uploads...)
@@ -60,6 +65,7 @@ class Settings:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_archive_files: int = 50_000
     max_archive_mb: int = 2_000
+    sample_url: str = DEFAULT_SAMPLE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +110,7 @@ class Settings:
             max_image_pixels=_int(env, "TLAB_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             max_archive_files=_int(env, "TLAB_MAX_ARCHIVE_FILES", cls.max_archive_files),
             max_archive_mb=_int(env, "TLAB_MAX_ARCHIVE_MB", cls.max_archive_mb),
+            sample_url=text("TLAB_SAMPLE_URL", DEFAULT_SAMPLE_URL),
         )
 
     @property
