@@ -10,6 +10,7 @@ from engine.classifiers import Classifier
 from engine.run_record import RunInfo
 from engine.settings import Settings
 from ui import cache, models, session
+from ui.downloads import prefetch_model_files
 from ui.errors import guard
 from ui.setup import page_setup
 from ui.text import md
@@ -70,6 +71,7 @@ with guard():
 left, right = st.columns(2)
 left.subheader("Zero-shot (ImageNet labels)")
 right.subheader("Trained on your classes")
+prefetch_model_files(settings)  # first use online: the download shows its progress
 with left, guard(stop=False):
     render_answer(photo, models.load_zero_shot(settings), settings, "classify_zs")
 with right, guard(stop=False):

@@ -6,6 +6,7 @@ from engine.config import TrainConfig
 from engine.data.split import make_split
 from engine.mapping import auto_mapping
 from ui import cache, models, session
+from ui.downloads import prefetch_model_files
 from ui.errors import guard
 from ui.image_grid import Card, mark, paginate, render_grid
 from ui.mapping import mapping_editor
@@ -18,6 +19,7 @@ TOP_K = 3
 
 settings = page_setup("Zero-shot ImageNet baseline")
 data_dir, split_file = require_dataset()
+prefetch_model_files(settings)  # first use online: the download shows its progress
 with guard():
     classifier = models.load_zero_shot(settings)
     dataset = cache.scan(data_dir, settings)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
+from engine.sample import sample_folder
 from engine.settings import Settings
 
 DATASET_DIR = "dataset_dir"  # the dataset every page uses (the Data page chooses it)
@@ -25,11 +26,12 @@ EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared downlo
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
+PRESENT_STEP = "present_step"  # the presenter's current step (index into its steps)
 
 
 def init(settings: Settings) -> None:
     """Defaults for a new session: the sample folder (and its split file) as the dataset."""
-    sample = settings.data_dir
+    sample = sample_folder(settings)
     split_file = find_split_file(sample) if sample else None
     st.session_state.setdefault(DATASET_DIR, str(sample) if sample else "")
     st.session_state.setdefault(SPLIT_FILE, str(split_file) if split_file else "")
@@ -46,7 +48,8 @@ def dataset_source(settings: Settings, sources: tuple[str, str, str]) -> str:
     from: widgets forget their state when a page is left, the chosen dataset does not."""
     sample, typed, uploaded = sources
     folder, _ = dataset()
-    if folder is None or (settings.data_dir and folder == Path(settings.data_dir)):
+    sample_dir = sample_folder(settings)
+    if folder is None or (sample_dir and folder == Path(sample_dir)):
         return sample
     last = last_import()
     if last is not None and last[1].folder == folder:
@@ -141,3 +144,12 @@ def train_values() -> dict | None:
 
 def remember_train_values(values: dict) -> None:
     st.session_state[TRAIN_VALUES] = dict(values)
+
+
+def present_step() -> int:
+    """The presenter's step (0 = the first), kept across reruns and page changes."""
+    return int(st.session_state.get(PRESENT_STEP, 0))
+
+
+def set_present_step(step: int) -> None:
+    st.session_state[PRESENT_STEP] = step
