@@ -17,6 +17,7 @@ PAGES = (
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
     ("pages/classify.py", "Classify", ":material/photo_camera:"),
     ("pages/runs.py", "Runs", ":material/history:"),
+    ("pages/present.py", "Present", ":material/slideshow:"),
 )
 PAGE_CONFIG = {"page_title": "Transfer Lab", "page_icon": ":material/science:", "layout": "wide"}
 
