@@ -7,7 +7,7 @@ from engine.sample import sample_folder
 from ui import cache, session
 from ui.downloads import render_sample_download
 from ui.errors import guard
-from ui.presenter import Story, render_navigation, steps, use_large_type
+from ui.presenter import Story, render_navigation, start_requested_training, steps, use_large_type
 from ui.setup import page_setup
 
 story_steps = steps()
@@ -34,4 +34,5 @@ with guard():
         store=store,
         manager=cache.get_job_manager(settings),
     )
+start_requested_training(story)
 draw(story)

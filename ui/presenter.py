@@ -156,9 +156,12 @@ def draw_zero_shot(story: Story) -> None:
 
 
 def draw_training(story: Story) -> None:
-    if story.manager.snapshot().state == "running":
+    state = story.manager.snapshot().state
+    if state == "running":
         st.markdown("The same network is learning your classes right now:")
+    if state in ("running", "failed", "cancelled"):  # the bars, or why it stopped
         render_job_progress(story.manager, key="present")
+    if state == "running":
         return
     if story.run is not None:
         seconds = story.run.info.train_seconds
@@ -181,10 +184,20 @@ def _start_training_ui(story: Story, key: str) -> None:
             st.info("No finished run to show, and this app is in viewer mode: nothing trains.")
         return
     label = "Train a fresh one now" if story.run else "Start training (runs while you talk)"
-    if st.button(label, key=key, icon=":material/play_arrow:", type="secondary"):
-        with guard(stop=False):
-            start_fresh_run(story.settings, story.store, story.data_dir)
-            st.rerun()
+    st.button(
+        label, key=key, icon=":material/play_arrow:", on_click=session.request_present_training
+    )
+
+
+def start_requested_training(story: Story) -> None:
+    """Start the training the presenter asked for. The request stays in the session until the
+    job has started: a Next pressed while the click's run still loads TensorFlow (seconds, cold)
+    cuts that run short, and the next run starts it instead."""
+    if not session.present_training_requested():
+        return
+    with guard(stop=False):
+        start_fresh_run(story.settings, story.store, story.data_dir)
+    session.forget_present_training()  # started, or why not shown: never twice
 
 
 def _finished_run(story: Story) -> Run | None:

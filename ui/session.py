@@ -27,6 +27,7 @@ CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
 PRESENT_STEP = "present_step"  # the presenter's current step (index into its steps)
+PRESENT_TRAINING = "present_training"  # the presenter asked for a training not started yet
 
 
 def init(settings: Settings) -> None:
@@ -153,3 +154,15 @@ def present_step() -> int:
 
 def set_present_step(step: int) -> None:
     st.session_state[PRESENT_STEP] = step
+
+
+def request_present_training() -> None:
+    st.session_state[PRESENT_TRAINING] = True
+
+
+def present_training_requested() -> bool:
+    return bool(st.session_state.get(PRESENT_TRAINING))
+
+
+def forget_present_training() -> None:
+    st.session_state.pop(PRESENT_TRAINING, None)

@@ -106,6 +106,25 @@ def test_without_a_run_training_starts_with_the_defaults_while_the_talk_goes_on(
     assert "No finished run yet" in texts(at, "info")
 
 
+def test_a_start_cut_short_by_the_next_click_still_starts_once(app_env: AppEnv):
+    # Protection: the click's run loads TensorFlow for seconds; a Next pressed meanwhile cut
+    # it short and the training never started.
+    at = _present(app_env)
+    at.session_state["present_training"] = True  # what the click left, its run cut short
+    _next(at)
+    _next(at)
+    assert len(app_env.jobs.started) == 1, "started by the next run, and only once"
+
+
+def test_a_failed_training_says_why_on_the_training_step(app_env: AppEnv):
+    app_env.jobs.current = JobSnapshot(state="failed", message="Training failed: disk full")
+    at = _present(app_env)
+    _next(at)
+    button(at, "present_next").click().run()
+    assert "disk full" in texts(at, "error")
+    assert [b for b in at.button if b.key == "present_start"], "it can be started again"
+
+
 def test_viewer_mode_presents_but_never_trains(app_env: AppEnv):
     app_env.monkeypatch.setenv("TLAB_MODE", "viewer")
     at = _present(app_env)
