@@ -95,7 +95,7 @@ def _copy(
         on_progress(0, total)
     while True:
         try:
-            chunk = response.read(_CHUNK)
+            chunk = response.read1(_CHUNK)  # what has arrived: progress moves on slow links
         except (OSError, http.client.HTTPException) as err:
             raise DownloadError(
                 f"The connection to {host_of(url)} broke after {done:,} bytes ({err}); try "

@@ -36,9 +36,15 @@ def _amount(num_bytes: int) -> str:
 
 
 def _shown_on(bar: DeltaGenerator, verb: str) -> Progress:
-    """A progress callback drawing '<verb>: 45 MB of 218 MB' on bar."""
+    """A progress callback drawing '<verb>: 45 MB of 218 MB' on bar, once per percent (or
+    per MB without a total): each redraw is a message to the browser."""
+    shown = [-1]
 
     def show(done: int, total: int | None) -> None:
+        step = done * 100 // total if total else done // _MB
+        if step == shown[0]:
+            return
+        shown[0] = step
         fraction = min(done / total, 1.0) if total else 0.0
         amount = f"{_amount(done)} of {_amount(total)}" if total else _amount(done)
         bar.progress(fraction, text=f"{verb}: {amount}")
@@ -69,14 +75,16 @@ def render_sample_download(settings: Settings, key: str) -> None:
             )
         return
     folder = None
+    bar = st.progress(0.0, text="Connecting...")
     with guard(stop=False):
-        bar = st.progress(0.0, text="Connecting...")
-        folder = sample.download_sample(
-            settings,
-            _shown_on(bar, "Downloading the sample photos"),
-            _shown_on(bar, "Extracting the photos"),
-        )
-        bar.empty()
+        try:
+            folder = sample.download_sample(
+                settings,
+                _shown_on(bar, "Downloading the sample photos"),
+                _shown_on(bar, "Extracting the photos"),
+            )
+        finally:
+            bar.empty()
     if folder is not None:
         session.choose_dataset(folder, find_split_file(folder))
         st.rerun()

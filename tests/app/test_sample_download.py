@@ -52,6 +52,7 @@ def test_demo_downloads_the_sample_shows_its_size_and_then_offers_the_demo(no_sa
     assert not [b for b in at.button if b.key == "home_download"]
     again = no_sample.app()  # a new session, the server gone: the copy is remembered
     assert "Sample photos:" in texts(again, "caption")
+    assert f"**Sample data:** {folder} (downloaded)" in texts(again, "caption")
 
 
 def test_data_page_downloads_the_sample_and_uses_it(no_sample: AppEnv):

@@ -94,3 +94,34 @@ def test_a_download_that_is_not_a_model_archive_is_refused(caches) -> None:
         with pytest.raises(DownloadError, match="not a usable model archive"):
             model_files.fetch_model_file(settings, item)
     assert model_files.missing_model_files(settings) == [item]
+
+
+@pytest.mark.integration
+def test_the_real_hub_model_fetched_ahead_loads_with_no_network(caches, shared_dir: Path):
+    # The real classifier as TF Hub serves it (a .tar.gz of the SavedModel) from 127.0.0.1;
+    # once fetched, ZeroShotClassifier loads the handle from Hub's cache with the server gone.
+    from engine import images
+    from engine.zero_shot import ZeroShotClassifier
+    from tests.support.paths import FLOWERS, MODELS
+
+    saved_model = MODELS / "classification"
+    archive = tgz(
+        {
+            path.relative_to(saved_model).as_posix(): path.read_bytes()
+            for path in sorted(saved_model.rglob("*"))
+            if path.is_file()
+        }
+    )
+    with serve_files({HANDLE_PATH + "?tf-hub-format=compressed": archive}) as base:
+        settings = Settings(
+            zero_shot_model=base + HANDLE_PATH,
+            imagenet_labels=str(MODELS / "ImageNetLabels.txt"),
+            backbone_weights="/local.h5",
+            runtime="tensorflow",
+        )
+        [item] = model_files.missing_model_files(settings)
+        model_files.fetch_model_file(settings, item)
+    classifier = ZeroShotClassifier.load(settings)
+    photo = sorted((FLOWERS / "daisy").glob("*.jpg"))[0]
+    batch = images.load_array(photo, classifier.input_size)[None]
+    assert classifier.top_k(batch, 1)[0][0][0] == "daisy"
