@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import (
     app_start,
+    batch_classify,
     decode,
     inference,
     large_dataset,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "responsiveness": responsiveness.run,
     "scaling": scaling.run,
     "large_dataset": large_dataset.run,
+    "batch_classify": batch_classify.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 

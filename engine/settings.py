@@ -65,6 +65,9 @@ class Settings:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_archive_files: int = 50_000
     max_archive_mb: int = 2_000
+    max_uploads_mb: int = 10_000  # all uploaded datasets together
+    max_cache_mb: int = 5_000  # the frozen-feature cache (least recently used files go first)
+    keep_days: int = 30  # uploads and caches unused this long are removed at start-up
     sample_url: str = DEFAULT_SAMPLE_URL
 
     @classmethod
@@ -110,6 +113,9 @@ class Settings:
             max_image_pixels=_int(env, "TLAB_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             max_archive_files=_int(env, "TLAB_MAX_ARCHIVE_FILES", cls.max_archive_files),
             max_archive_mb=_int(env, "TLAB_MAX_ARCHIVE_MB", cls.max_archive_mb),
+            max_uploads_mb=_int(env, "TLAB_MAX_UPLOADS_MB", cls.max_uploads_mb),
+            max_cache_mb=_int(env, "TLAB_MAX_CACHE_MB", cls.max_cache_mb),
+            keep_days=_int(env, "TLAB_KEEP_DAYS", cls.keep_days),
             sample_url=text("TLAB_SAMPLE_URL", DEFAULT_SAMPLE_URL),
         )
 

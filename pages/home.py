@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from engine.access import can_change
 from engine.demo import find_demo_run
-from engine.evaluation import round_robin
+from engine.insight.flips import load_flip_board
 from engine.run_record import Run
 from engine.sample import sample_folder
 from engine.settings import Settings
@@ -12,9 +13,8 @@ from ui.curves import render_curves
 from ui.demo import start_fresh_run
 from ui.downloads import render_sample_download
 from ui.errors import guard
-from ui.gallery import row_card
+from ui.flips import render_fixed_photos, render_flip_counts
 from ui.headline import render_headline
-from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
 from ui.text import md
@@ -23,14 +23,17 @@ NUM_WINS = 8
 
 
 def render_story(run: Run, pinned: bool, settings: Settings) -> None:
-    """Which run this is, the headline numbers, photos only fine-tuning gets right, curves."""
+    """Which run this is, the headline numbers, what training fixed (counts, then photos only
+    fine-tuning gets right), curves."""
     origin = "pinned on the Runs page" if pinned else "the newest made with the default recipe"
     st.caption(f"Showing run **{md(run.info.title)}** ({origin}).")
     render_headline(run)
-    wins = round_robin(run.evaluation.wins(), NUM_WINS)
-    if wins:
+    board = load_flip_board(cache.get_run_store(settings.runs_dir), run)
+    if board is not None:
+        st.subheader("What training fixed, and what it broke")
+        render_flip_counts(board)
         st.subheader("Zero-shot wrong, trained model right")
-        render_grid([row_card(row) for row in wins], settings)
+        render_fixed_photos(board, settings, NUM_WINS)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
 
@@ -62,12 +65,16 @@ st.caption(
     )
 )
 left, right = st.columns([1, 3])
+if demo is None and not can_change(settings):
+    st.info("No demo run yet, and viewer mode cannot train one (TLAB_MODE=viewer).")
+    st.stop()
 if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()
     if demo is None:
         with guard(stop=False):
             start_fresh_run(settings, store, data_dir)
-if demo is not None and right.button("Train a fresh one with the defaults", key="home_fresh"):
+fresh = demo is not None and can_change(settings)
+if fresh and right.button("Train a fresh one with the defaults", key="home_fresh"):
     session.request_demo()
     with guard(stop=False):
         start_fresh_run(settings, store, data_dir)

@@ -16,6 +16,7 @@ PAGES = (
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
     ("pages/classify.py", "Classify", ":material/photo_camera:"),
+    ("pages/batch.py", "Batch classify", ":material/photo_library:"),
     ("pages/runs.py", "Runs", ":material/history:"),
     ("pages/present.py", "Present", ":material/slideshow:"),
 )

@@ -1,4 +1,5 @@
-"""Command line: python -m engine train | predict | evaluate | runs (add --json for machines)."""
+"""Command line: python -m engine train | predict | evaluate | runs | report | export (add --json
+for machines)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import os
 import sys
 from collections.abc import Iterator
 
-from engine.cli import download, evaluate, predict, runs, train
+from engine.cli import calibrate, download, evaluate, export, predict, report, runs, train
 from engine.data.paths import checked_path
 from engine.errors import TransferLabError, first_line
 from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, download)
+COMMANDS = (train, predict, evaluate, runs, calibrate, report, export, download)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from engine.jobs import JobSnapshot
 from tests.app.conftest import AppEnv, save_fake_run
 from tests.app.test_pages import button, texts
 from ui import present_heatmaps
+from ui.presenter import steps
 
 TITLES = [
     "Your photos",
@@ -25,7 +26,9 @@ TITLES = [
 ]
 
 
-def _present(app_env: AppEnv) -> AppTest:
+def _present(app_env: AppEnv, heatmaps: bool = False) -> AppTest:
+    """The presenter page; its heatmap step as asked (whether or not Grad-CAM is installed)."""
+    app_env.monkeypatch.setattr(present_heatmaps, "available", lambda: heatmaps)
     at = app_env.page("present")
     assert not at.exception
     return at
@@ -144,7 +147,6 @@ def test_viewer_mode_presents_but_never_trains(app_env: AppEnv):
 
 def test_the_heatmap_step_appears_only_when_grad_cam_exists(app_env: AppEnv):
     save_fake_run(app_env.runs_dir, app_env.data_dir)
-    assert not present_heatmaps.available(), "this branch has no engine.insight.gradcam"
     buffer = io.BytesIO()
     Image.new("RGB", (64, 32), (200, 0, 0)).save(buffer, format="PNG")
     asked: list[str] = []
@@ -153,12 +155,19 @@ def test_the_heatmap_step_appears_only_when_grad_cam_exists(app_env: AppEnv):
         asked.append(path)
         return buffer.getvalue()
 
-    app_env.monkeypatch.setattr(present_heatmaps, "available", lambda: True)
     app_env.monkeypatch.setattr(present_heatmaps, "pair_png", pair_png)
-    at = _present(app_env)
+    at = _present(app_env, heatmaps=True)
     assert "Step 1 of 7" in at.get("progress")[0].proto.text
     for _ in range(5):
         _next(at)
     assert at.title[0].value == "Where the models look"
     assert len(asked) == 2 and len(at.get("image")) == 2
     assert "parts of the photo each model relied on" in texts(at, "caption")
+
+
+def test_without_the_grad_cam_module_the_heatmap_step_is_left_out(monkeypatch):
+    monkeypatch.setattr(present_heatmaps, "GRADCAM_MODULE", "engine.insight.no_such_module")
+    assert not present_heatmaps.available()
+    monkeypatch.setattr(present_heatmaps, "GRADCAM_MODULE", "engine.no_such_package.gradcam")
+    assert not present_heatmaps.available()
+    assert "Where the models look" not in [title for title, _ in steps()]

@@ -3,6 +3,7 @@ upload kept across pages, a photo classified, a short training whose form values
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 
@@ -102,3 +103,17 @@ def test_training_shows_moving_progress_keeps_its_form_and_finishes(app_url: str
     page.screenshot(path=ARTIFACTS / "train_finished.png", full_page=True)
     assert finished.count(), f"no 'Training finished' within {TRAIN_TIMEOUT_S} s"
     assert len(seen - {()}) >= 2, f"the progress bars never moved: {seen}"
+
+
+def test_the_flip_board_opens_its_photos(app_url: str, browser_page):
+    # Uses the run the training test above saved: a box of the 2x2 table shows its photos,
+    # each with the trained model's loss, worst first.
+    page = browser_page
+    page.goto(f"{app_url}/evaluate")
+    page.get_by_role("heading", name="What training fixed, and what it broke").wait_for()
+    page.get_by_role("button", name=re.compile(r"^Both right: [1-9]")).click()
+    page.get_by_text("the trained model's highest loss").wait_for()
+    page.get_by_text(re.compile(r"loss \d+\.\d\d")).first.wait_for()
+    page.screenshot(path=ARTIFACTS / "flip_board.png", full_page=True)
+    shown = [float(loss) for loss in re.findall(r"loss (\d+\.\d\d)", page.inner_text("body"))]
+    assert shown and shown == sorted(shown, reverse=True), "highest loss first"
