@@ -14,7 +14,9 @@ from pathlib import Path
 from bench import (
     app_start,
     batch_classify,
+    curve,
     decode,
+    gradcam,
     inference,
     large_dataset,
     memory,
@@ -42,6 +44,8 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "scaling": scaling.run,
     "large_dataset": large_dataset.run,
     "batch_classify": batch_classify.run,
+    "curve": curve.run,
+    "gradcam": gradcam.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 

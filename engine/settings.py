@@ -52,6 +52,8 @@ class Settings:
     zero_shot_model: str = DEFAULT_ZERO_SHOT_MODEL
     imagenet_labels: str = DEFAULT_IMAGENET_LABELS
     backbone_weights: str = "imagenet"
+    # The zero-shot model's Keras twin (1000-class top, same weights) for Grad-CAM heatmaps.
+    zero_shot_keras_weights: str = "imagenet"
     data_dir: Path | None = None
     runs_dir: Path = Path("runs")
     uploads_dir: Path = Path("uploads")
@@ -100,6 +102,7 @@ class Settings:
             zero_shot_model=text("TLAB_ZERO_SHOT_MODEL", DEFAULT_ZERO_SHOT_MODEL),
             imagenet_labels=text("TLAB_IMAGENET_LABELS", DEFAULT_IMAGENET_LABELS),
             backbone_weights=text("TLAB_BACKBONE_WEIGHTS", "imagenet"),
+            zero_shot_keras_weights=text("TLAB_ZERO_SHOT_KERAS_WEIGHTS", "imagenet"),
             data_dir=Path(data_dir).expanduser() if data_dir else None,
             runs_dir=Path(text("TLAB_RUNS_DIR", "runs")).expanduser(),
             uploads_dir=Path(text("TLAB_UPLOADS_DIR", "uploads")).expanduser(),
@@ -139,6 +142,7 @@ class Settings:
             "Zero-shot classifier": self.zero_shot_model,
             "ImageNet labels": self.imagenet_labels,
             "Backbone weights": self.backbone_weights,
+            "Zero-shot heatmap weights": self.zero_shot_keras_weights,
             "Sample data": str(self.data_dir) if self.data_dir else "(not set: TLAB_DATA_DIR)",
             "Runs folder": str(self.runs_dir),
         }

@@ -11,6 +11,7 @@ from ui import models, session
 from ui.calibration import render_trained_answer
 from ui.downloads import prefetch_model_files
 from ui.errors import guard
+from ui.heatmaps import render_heatmap_pair
 from ui.run_picker import pick_run
 from ui.setup import page_setup
 from ui.text import md
@@ -71,3 +72,6 @@ with right, guard(stop=False):
     else:
         answer, rule = models.trained_answer(settings, run.run_id, photo, TOP_K)
         render_trained_answer(answer, rule, "classify_ft")
+if run is not None and st.toggle("Show where each model looks", key="classify_heatmaps"):
+    with guard(stop=False):
+        render_heatmap_pair(settings, run.run_id, photo.getvalue())

@@ -52,7 +52,7 @@ true, predicted = render_confusion(
 )
 
 st.subheader("Test photos")
-render_gallery(evaluation, settings, true, predicted)
+render_gallery(evaluation, settings, true, predicted, run.info.run_id)
 st.download_button(
     "Download every test photo's predictions (CSV)",
     evaluation.predictions_csv(),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from engine.access import can_change
 from engine.demo import find_demo_run
+from engine.evaluation import round_robin
 from engine.insight.flips import load_flip_board
 from engine.run_record import Run
 from engine.sample import sample_folder
@@ -13,8 +14,10 @@ from ui.curves import render_curves
 from ui.demo import start_fresh_run
 from ui.downloads import render_sample_download
 from ui.errors import guard
-from ui.flips import render_fixed_photos, render_flip_counts
+from ui.flips import render_flip_counts
+from ui.gallery import row_card
 from ui.headline import render_headline
+from ui.image_grid import render_grid
 from ui.progress import render_job_progress
 from ui.setup import page_setup
 from ui.text import md
@@ -32,8 +35,14 @@ def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     if board is not None:
         st.subheader("What training fixed, and what it broke")
         render_flip_counts(board)
+    wins = round_robin(run.evaluation.wins(), NUM_WINS)
+    if wins:
         st.subheader("Zero-shot wrong, trained model right")
-        render_fixed_photos(board, settings, NUM_WINS)
+        st.caption(
+            "Taken from every class in turn, including those ImageNet has no label for (the "
+            "zero-shot model could never name them; the counts above keep them apart)."
+        )
+        render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
 

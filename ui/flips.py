@@ -7,7 +7,6 @@ import dataclasses
 
 import streamlit as st
 
-from engine.evaluation import round_robin
 from engine.insight.flips import (
     BOTH_RIGHT,
     BOTH_WRONG,
@@ -124,15 +123,3 @@ def render_flip_counts(board: FlipBoard) -> None:
     for column, group in zip(st.columns(len(GROUPS)), GROUPS, strict=True):
         column.metric(TITLES[group], len(board.photos(group)), border=True)
         column.caption(_sentence(MEANINGS[group]) + ".")
-
-
-def render_fixed_photos(board: FlipBoard, settings: Settings, limit: int) -> None:
-    """Up to limit photos fine-tuning fixed, taking each class in turn, worst first."""
-    fixed = round_robin([photo.prediction for photo in board.photos(FIXED)], limit)
-    if not fixed:
-        st.caption(
-            "None: on the classes ImageNet can name, zero-shot was already right wherever the "
-            "trained model is."
-        )
-        return
-    render_grid([row_card(row) for row in fixed], settings)

@@ -22,9 +22,15 @@ from engine.data.split import Subset
 from engine.errors import ModelUnavailableError
 from engine.export_check import prepare_export
 from engine.export_record import ExportCheck
+from engine.insight.analyses import curve_of_run, projection_of_run
 from engine.insight.calibration import Calibration, NotSure, load_not_sure
 from engine.insight.compute import calibrate_saved_run
+from engine.insight.curve import LabelCurve
+from engine.insight.features import ProgressCallback
+from engine.insight.gradcam import GradCam, explain_pair
+from engine.insight.heatmaps import HeatmapPair
 from engine.insight.not_sure import Answer, answers
+from engine.insight.projection import FeatureMap
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
@@ -161,3 +167,48 @@ def calibrate_run(settings: Settings, run_id: str) -> Calibration:
     store = cache.get_run_store(settings.runs_dir)
     fine_tuned = load_run_model(settings, run_id)
     return calibrate_saved_run(store, settings, run_id, fine_tuned, zero_shot, why)
+
+
+@st.cache_resource(show_spinner="Loading the ImageNet model's Keras copy for heatmaps...")
+def load_zero_shot_gradcam(settings: Settings) -> GradCam:
+    """Grad-CAM of the zero-shot model (its Keras twin). Raises ModelUnavailableError."""
+    return GradCam.zero_shot(settings)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_run_gradcam(settings: Settings, run_id: str) -> GradCam:
+    """Grad-CAM of a run's model. Raises RunNotFoundError, ModelUnavailableError."""
+    classifier = load_run_model(settings, run_id)
+    return GradCam.fine_tuned(classifier.model, classifier.class_names)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _heatmap_pair(settings: Settings, run_id: str, photo: str | bytes, stamp: int) -> HeatmapPair:
+    return explain_pair(
+        photo,
+        lambda: load_zero_shot_gradcam(settings),
+        lambda: load_run_gradcam(settings, run_id),
+        settings.max_image_pixels,
+    )
+
+
+def heatmap_pair(settings: Settings, run_id: str, photo: str | bytes) -> HeatmapPair:
+    """Where the zero-shot and the run's model look in a photo (a path or upload bytes);
+    cached until the file changes. Raises ImageError, RunNotFoundError."""
+    path = Path(photo) if isinstance(photo, str) else None
+    stamp = path.stat().st_mtime_ns if path is not None and path.exists() else 0
+    return _heatmap_pair(settings, run_id, photo, stamp)
+
+
+def compute_curve(
+    settings: Settings, run_id: str, on_progress: ProgressCallback | None = None
+) -> LabelCurve:
+    """The run's label-efficiency curve, computed and saved with it. Raises ReadOnlyError."""
+    return curve_of_run(cache.get_run_store(settings.runs_dir), run_id, settings, None, on_progress)
+
+
+def compute_projection(
+    settings: Settings, run_id: str, on_progress: ProgressCallback | None = None
+) -> FeatureMap:
+    """The run's feature map, computed and saved with it. Raises ReadOnlyError."""
+    return projection_of_run(cache.get_run_store(settings.runs_dir), run_id, settings, on_progress)

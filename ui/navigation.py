@@ -15,6 +15,7 @@ PAGES = (
     ("pages/zero_shot.py", "Zero-shot", ":material/visibility:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    ("pages/insight.py", "Insight", ":material/insights:"),
     ("pages/classify.py", "Classify", ":material/photo_camera:"),
     ("pages/batch.py", "Batch classify", ":material/photo_library:"),
     ("pages/runs.py", "Runs", ":material/history:"),

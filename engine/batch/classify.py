@@ -18,27 +18,31 @@ from engine.data.scan import Skipped
 from engine.data.split import Subset
 from engine.errors import ImageError, ModelUnavailableError, RunNotFoundError
 from engine.evaluation import Predicts
+from engine.insight.calibration import NotSure, load_not_sure
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError
 from engine.settings import DEFAULT_MAX_IMAGE_PIXELS
 
 # Small batches: a model call holds one pooled interpreter for about a second at most, so
 # other sessions' requests never wait long for one (bench/batch_classify.py: no slower).
 BATCH_SIZE = 16
-CALIBRATION = "calibration"  # the run extra document that holds the confidence threshold
 
 ProgressCallback = Callable[[int, int], None]  # (photos done, photos in all)
 
 
 @dataclass(frozen=True)
 class BatchModels:
-    """The models a batch runs (either may be missing) and the fine-tuned run's threshold."""
+    """The models a batch runs (either may be missing) and the fine-tuned run's 'not sure'
+    rule (its threshold on calibrated probabilities, as Classify and `predict` apply it)."""
 
     zero_shot: Predicts | None
     fine_tuned: Predicts | None
     run_id: str | None = None
-    threshold: float | None = None
+    rule: NotSure | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def threshold(self) -> float | None:
+        return None if self.rule is None else self.rule.threshold
 
 
 def batch_models(
@@ -60,32 +64,16 @@ def batch_models(
             raise
         zero_shot = None
         notes.append(f"Zero-shot answers are missing: {error}")
-    threshold = None
+    rule = None
     if fine_tuned is not None and store is not None and run_id is not None:
         try:
-            threshold = _threshold(store, run_id)
-        except (RecordError, RunNotFoundError) as error:
+            rule = load_not_sure(store, run_id)
+        except RunNotFoundError as error:
             notes.append(
                 f"The run's confidence threshold could not be read ({error}), so no photo is "
-                "marked 'not sure'; calibrate the run again."
+                "marked 'not sure'."
             )
-    return BatchModels(zero_shot, fine_tuned, run_id, threshold, tuple(notes))
-
-
-def _threshold(store: RunStore, run_id: str) -> float | None:
-    """The confidence threshold chosen for the run (its calibration document), if any.
-
-    Raises:
-        RecordError: the document's threshold is not a probability.
-        RunNotFoundError: no such run, or the document is not a readable JSON file.
-    """
-    document = store.load_extra(run_id, CALIBRATION)
-    if document is None:
-        return None
-    threshold = Fields(document, f"{CALIBRATION}.json").number("threshold", optional=True)
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise RecordError(f"{CALIBRATION}.json: 'threshold' is {threshold}, not a probability")
-    return threshold
+    return BatchModels(zero_shot, fine_tuned, run_id, rule, tuple(notes))
 
 
 def classify_photos(
@@ -147,9 +135,11 @@ def _answers(
             zero_shot_top = _top1(probabilities, tuple(zero_shot.class_names[1:]))
         if count and fine_tuned is not None:
             probabilities = fine_tuned.predict_proba(pixels[fine_tuned.input_size])
+            if models.rule is not None:
+                probabilities = models.rule.calibrated(probabilities)
             fine_tuned_top = _top1(probabilities, tuple(fine_tuned.class_names))
         answers = [
-            PhotoAnswer(photos.name(path), zs, ft, _not_sure(ft, models.threshold))
+            PhotoAnswer(photos.name(path), zs, ft, _not_sure(ft, models.rule))
             for path, zs, ft in zip(files, zero_shot_top, fine_tuned_top, strict=True)
         ]
         yield answers, [Skipped(photos.name(path), reason) for path, reason in problems]
@@ -159,10 +149,10 @@ def _top1(probabilities: np.ndarray, class_names: tuple[str, ...]) -> list[Answe
     return [Answer(*best[0]) for best in top_k(probabilities, class_names, 1)]
 
 
-def _not_sure(answer: Answer | None, threshold: float | None) -> bool | None:
-    if answer is None or threshold is None:
+def _not_sure(answer: Answer | None, rule: NotSure | None) -> bool | None:
+    if answer is None or rule is None:
         return None
-    return answer.probability < threshold
+    return not rule.is_sure(answer.probability)
 
 
 Decoded = tuple[tuple[Path, ...], dict[int, np.ndarray], list[tuple[Path, str]]]

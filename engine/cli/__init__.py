@@ -1,5 +1,4 @@
-"""Command line: python -m engine train | predict | evaluate | runs | report | export (add --json
-for machines)."""
+"""Command line: python -m engine train | predict | evaluate | runs | ... (--json for machines)."""
 
 from __future__ import annotations
 
@@ -11,14 +10,29 @@ import os
 import sys
 from collections.abc import Iterator
 
-from engine.cli import calibrate, download, evaluate, export, predict, report, runs, train
+from engine.cli import (
+    calibrate,
+    curve,
+    download,
+    evaluate,
+    export,
+    gradcam,
+    predict,
+    projection,
+    report,
+    runs,
+    train,
+)
 from engine.data.paths import checked_path
 from engine.errors import TransferLabError, first_line
 from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, calibrate, report, export, download)
+COMMANDS = (
+    *(train, predict, evaluate, runs, calibrate, curve, gradcam, projection, report, export),
+    download,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

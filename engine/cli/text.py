@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 
 from engine.insight.calibration import Calibration
 from engine.metrics import ClassMetrics, Metrics
@@ -90,3 +92,17 @@ def calibration_lines(calibration: Calibration) -> list[str]:
                 f"{model.num_validation} validation photos, measured on {model.num_test} {photos})"
             )
     return lines
+
+
+def progress_lines(steps: int = 10) -> Callable[[float, str], None]:
+    """A progress callback (fraction done, what) printing a line on stderr whenever the
+    activity changes or another 1/steps of the work is done."""
+    last = {"text": "", "step": -1}
+
+    def report(fraction: float, text: str) -> None:
+        step = int(fraction * steps)
+        if text != last["text"] or step > last["step"]:
+            print(f"[{fraction:4.0%}] {text}", file=sys.stderr, flush=True)
+            last.update(text=text, step=step)
+
+    return report

@@ -7,6 +7,7 @@ import zipfile
 
 from streamlit.testing.v1 import AppTest
 
+from engine.insight.calibration import THRESHOLD, NotSure
 from engine.runs import RunStore
 from tests.app.conftest import AppEnv, save_fake_run
 from tests.app.test_pages import button, texts
@@ -73,7 +74,8 @@ def test_files_left_out_are_listed_with_their_reason(app_env: AppEnv):
 
 def test_a_run_with_a_threshold_marks_unsure_answers(app_env: AppEnv):
     run_id = save_fake_run(app_env.runs_dir, app_env.data_dir)
-    RunStore(app_env.runs_dir).save_extra(run_id, "calibration", {"format": 1, "threshold": 0.99})
+    rule = NotSure(0.99, None, coverage=0.1, accuracy=1.0)
+    RunStore(app_env.runs_dir).save_extra(run_id, THRESHOLD, rule.to_dict())
     at = classify(app_env.page("batch"))
     assert not at.exception
     assert answers(at)["not sure"].all()
@@ -82,7 +84,7 @@ def test_a_run_with_a_threshold_marks_unsure_answers(app_env: AppEnv):
 
 def test_a_damaged_threshold_is_a_warning_not_a_crash(app_env: AppEnv):
     run_id = save_fake_run(app_env.runs_dir, app_env.data_dir)
-    (app_env.runs_dir / run_id / "calibration.json").write_text("{oops")
+    (app_env.runs_dir / run_id / f"{THRESHOLD}.json").write_text("{oops")
     at = classify(app_env.page("batch"))
     assert not at.exception
     assert "threshold could not be read" in texts(at, "warning")

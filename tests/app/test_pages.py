@@ -18,7 +18,7 @@ from engine.runs import RunStore
 from tests.app.conftest import AppEnv, png_bytes, save_fake_run, upload_colors_zip
 from tests.support.paths import ROOT
 
-PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
+PAGES = ("home", "data", "zero_shot", "train", "evaluate", "insight", "classify", "runs")
 
 
 def texts(at: AppTest, kind: str) -> str:

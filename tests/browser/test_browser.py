@@ -117,3 +117,22 @@ def test_the_flip_board_opens_its_photos(app_url: str, browser_page):
     page.screenshot(path=ARTIFACTS / "flip_board.png", full_page=True)
     shown = [float(loss) for loss in re.findall(r"loss (\d+\.\d\d)", page.inner_text("body"))]
     assert shown and shown == sorted(shown, reverse=True), "highest loss first"
+
+
+def test_a_test_photo_opens_where_each_model_looks(app_url: str, browser_page):
+    # Uses the run the training test above leaves: the Evaluate grid shows its test photos.
+    page = browser_page
+    page.goto(f"{app_url}/evaluate")
+    no_run = page.get_by_text("No finished training run yet")
+    no_run.or_(page.get_by_text("Test photos")).first.wait_for()
+    if no_run.count():
+        pytest.skip("needs the run trained by the training test of this module")
+    page.get_by_role("button", name="Where each model looks").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Warmer colours").wait_for()
+    dialog.locator("img").nth(1).wait_for()
+    page.screenshot(path=ARTIFACTS / "heatmap_pair.png")
+    shown = dialog.inner_text()
+    assert "Zero-shot (ImageNet):" in shown and "Trained on your classes:" in shown
+    assert "not available" not in shown, "both models' heatmaps, the zero-shot twin included"
+    assert dialog.locator("img").count() == 2

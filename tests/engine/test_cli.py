@@ -15,6 +15,7 @@ import pytest
 
 from engine import cli
 from engine.classifiers import FineTunedClassifier
+from engine.cli import evaluate as cli_evaluate
 from engine.cli import predict as cli_predict
 from engine.cli import train as cli_train
 from engine.config import TrainConfig
@@ -562,8 +563,14 @@ def test_train_and_evaluate_report_the_mapping_and_zero_shot_on_named_classes(
     assert "zero-shot (ImageNet; 100.0% on the classes it can name)" in out
     assert "  red: label 3 (edited: Chosen by hand on the Zero-shot page.)" in out
 
+    def unavailable(settings):
+        raise ModelUnavailableError("no zero-shot model here")
+
+    # Without the zero-shot model, evaluate reports the run's saved figures.
+    monkeypatch.setattr(cli_evaluate.ZeroShotClassifier, "load", unavailable)
     code, out, _ = run_cli(capsys, "evaluate", "--run", result["run_id"], *argv, "--json")
     evaluated = json.loads(out)
+    assert evaluated["zero_shot_error"] == "no zero-shot model here"
     assert evaluated["zero_shot_accuracy"] == pytest.approx(2 / 3)
     assert evaluated["zero_shot_named_accuracy"] == 1.0
     assert evaluated["zero_shot_named_classes"] == ["blue", "red"]

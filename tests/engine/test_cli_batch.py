@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine.batch.result import CSV_COLUMNS
+from engine.insight.calibration import THRESHOLD, NotSure
 from engine.runs import RunStore
 from engine.zero_shot import ZeroShotClassifier
 from tests.conftest import CLASS_COLORS, write_image
@@ -71,7 +72,7 @@ def test_a_folder_is_a_table_of_both_answers_with_the_files_left_out(capsys, env
 def test_csv_writes_every_photo_and_prints_a_summary(capsys, env, photos):
     store = RunStore(env / "runs")
     run_id = save_run(env / "runs", uniform_classifier())
-    store.save_extra(run_id, "calibration", {"format": 1, "threshold": 0.5})
+    store.save_extra(run_id, THRESHOLD, NotSure(0.5, None, coverage=0.5, accuracy=1.0).to_dict())
     out_file = env / "answers.csv"
 
     code, out, _ = run_cli(capsys, "predict", str(photos), "--csv", str(out_file))

@@ -12,6 +12,7 @@ from engine.batch.classify import BatchModels, batch_models, classify_photos
 from engine.batch.photos import list_photos
 from engine.data import batches
 from engine.errors import ModelUnavailableError
+from engine.insight.calibration import THRESHOLD, NotSure
 from engine.runs import RunStore
 from engine.settings import Settings
 from tests.conftest import CLASS_COLORS, write_image
@@ -126,16 +127,21 @@ def test_it_streams_through_decode_batches(tmp_path, settings, monkeypatch):
     assert calls == [(9, 8, 5)]
 
 
-def save_run_with(store: RunStore, calibration: object | None) -> str:
+def save_run_with(store: RunStore, threshold: object | None) -> str:
+    """A run whose 'threshold' document (as the Evaluate page saves it) is threshold."""
     run_id = store.save(make_run(COLOURS))
-    if calibration is not None:
-        store.save_extra(run_id, "calibration", calibration)
+    if threshold is not None:
+        store.save_extra(run_id, THRESHOLD, threshold)
     return run_id
+
+
+def chosen(threshold: float, temperature: float | None = None) -> dict:
+    return NotSure(threshold, temperature, coverage=0.5, accuracy=0.9).to_dict()
 
 
 def test_below_the_runs_threshold_the_trained_answer_is_not_sure(tmp_path, settings):
     store = RunStore(settings.runs_dir)
-    run_id = save_run_with(store, {"format": 1, "threshold": 0.75})
+    run_id = save_run_with(store, chosen(0.75))
     root = tmp_path / "in"
     write_image(root / "clear.png", (250, 0, 0), 8)
     write_image(root / "murky.png", (150, 60, 60), 8)
@@ -151,21 +157,33 @@ def test_below_the_runs_threshold_the_trained_answer_is_not_sure(tmp_path, setti
     assert result.num_not_sure() == 1
 
 
+def test_the_threshold_applies_to_calibrated_probabilities_as_on_classify(tmp_path, settings):
+    # Protection: the same rule as Classify and predict (engine.insight.not_sure); a
+    # temperature above 1 softens every answer, so the clear photo falls below 75% too.
+    store = RunStore(settings.runs_dir)
+    run_id = save_run_with(store, chosen(0.75, temperature=50.0))
+    root = tmp_path / "in"
+    write_image(root / "clear.png", (250, 0, 0), 8)
+    result = classify_photos(
+        list_photos(root, settings), batch_models(zero_shot, ColourModel(), store, run_id)
+    )
+    assert [row.not_sure for row in result.rows] == [True]
+
+
 @pytest.mark.parametrize(
-    ("calibration", "threshold", "note"),
+    ("document", "threshold", "note"),
     [
         (None, None, None),
-        ({"format": 1}, None, None),
-        ({"format": 1, "threshold": 1.5}, None, "not a probability"),
-        ({"format": 1, "threshold": "high"}, None, "expected a number"),
-        ([0.5], None, "not an object"),
+        ({"format": 1}, None, "choose the threshold again"),
+        ({"format": 1, "threshold": 1.5, "coverage": 1.0}, None, "out of range"),
+        ([0.5], None, "choose the threshold again"),
     ],
 )
 def test_a_missing_or_damaged_threshold_is_a_note_never_a_crash(
-    settings, calibration, threshold, note
+    settings, document, threshold, note
 ):
     store = RunStore(settings.runs_dir)
-    run_id = save_run_with(store, calibration)
+    run_id = save_run_with(store, document)
     models = batch_models(zero_shot, ColourModel(), store, run_id)
     assert models.threshold == threshold
     if note is None:
@@ -175,12 +193,12 @@ def test_a_missing_or_damaged_threshold_is_a_note_never_a_crash(
         assert note in text and "no photo is marked 'not sure'" in text
 
 
-def test_an_unreadable_calibration_file_is_a_note(settings):
+def test_an_unreadable_threshold_file_is_a_note(settings):
     store = RunStore(settings.runs_dir)
     run_id = save_run_with(store, None)
-    (settings.runs_dir / run_id / "calibration.json").write_text("{not json")
+    (settings.runs_dir / run_id / f"{THRESHOLD}.json").write_text("{not json")
     [note] = batch_models(zero_shot, ColourModel(), store, run_id).notes
-    assert "calibration.json" in note
+    assert "damaged" in note
 
 
 def test_without_zero_shot_the_run_answers_alone_and_without_any_model_it_is_an_error():
