@@ -21,6 +21,8 @@ from engine.settings import Settings
 
 # Where keras.applications.MobileNetV2 downloads its weights from (keras/src/applications).
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+# Its 1000-class twin of the Hub model, which the zero-shot heatmaps run (engine.insight.gradcam).
+KERAS_TOP_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
 HUB_STAGING_PREFIX = ".transfer-lab-hub-"  # an extraction in progress (or killed)
 _MB = 1024 * 1024
 
@@ -62,14 +64,25 @@ def missing_model_files(settings: Settings) -> list[ModelFile]:
             missing.append(
                 ModelFile("the ImageNet classifier", url, folder, "TLAB_ZERO_SHOT_MODEL", True)
             )
-    if settings.backbone_weights == "imagenet":
-        name = get_backbone(DEFAULT_BACKBONE).keras_file
+    backbone_file = get_backbone(DEFAULT_BACKBONE).keras_file
+    keras_files = (
+        (
+            settings.backbone_weights,
+            backbone_file,
+            "the MobileNetV2 weights",
+            "TLAB_BACKBONE_WEIGHTS",
+        ),
+        (
+            settings.zero_shot_keras_weights,
+            KERAS_TOP_FILE,
+            "the ImageNet model's weights for heatmaps",
+            "TLAB_ZERO_SHOT_KERAS_WEIGHTS",
+        ),
+    )
+    for weights, name, title, setting in keras_files:
         target = keras_home() / "models" / name
-        if not target.is_file():
-            url = KERAS_WEIGHTS_URL + name
-            missing.append(
-                ModelFile("the MobileNetV2 weights", url, target, "TLAB_BACKBONE_WEIGHTS")
-            )
+        if weights == "imagenet" and not target.is_file():
+            missing.append(ModelFile(title, KERAS_WEIGHTS_URL + name, target, setting))
     return missing
 
 

@@ -17,12 +17,13 @@ from engine.mapping import auto_mapping
 from engine.run_record import Run
 from engine.runs import RunStore
 from engine.settings import Settings
-from ui import present_heatmaps, session
+from ui import session
 from ui.curves import render_curves
 from ui.demo import start_fresh_run
 from ui.errors import guard
 from ui.gallery import row_card
 from ui.headline import render_headline
+from ui.heatmaps import render_heatmap_pair
 from ui.image_grid import Card, mark, render_grid
 from ui.progress import render_job_progress
 from ui.text import md
@@ -245,14 +246,11 @@ def draw_heatmaps(story: Story) -> None:
     run = _finished_run(story)
     if run is None:
         return
-    rows = round_robin(run.evaluation.wins() or list(run.evaluation.predictions), 2)
+    # A photo training fixed (any test photo when it fixed none): the answers differ.
+    [row] = round_robin(run.evaluation.wins() or list(run.evaluation.predictions), 1)
+    st.markdown(f"A test photo of **{md(row.true)}**:")
     with guard(stop=False):
-        for column, row in zip(st.columns(len(rows) or 1), rows, strict=False):
-            column.image(present_heatmaps.pair_png(story.settings, run.info.run_id, row.path))
-    st.caption(
-        "Red marks the parts of the photo each model relied on most for its answer; blue, the "
-        "parts it ignored."
-    )
+        render_heatmap_pair(story.settings, run.info.run_id, row.path)
 
 
 def draw_errors(story: Story) -> None:
@@ -279,8 +277,8 @@ def draw_errors(story: Story) -> None:
 
 
 def steps() -> list[Step]:
-    """The story in order; 'where the models look' only when the Insight heatmaps exist."""
-    story = [
+    """The story in order."""
+    return [
         ("Your photos", draw_photos),
         ("What an ImageNet model says, untrained", draw_zero_shot),
         ("Training on your photos", draw_training),
@@ -289,4 +287,3 @@ def steps() -> list[Step]:
         ("Where the models look", draw_heatmaps),
         ("Photos it still gets wrong", draw_errors),
     ]
-    return [step for step in story if step[1] is not draw_heatmaps or present_heatmaps.available()]

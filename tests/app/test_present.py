@@ -1,20 +1,18 @@
 """Presenter mode under AppTest: every step with a finished run, Back and Next, training while
-the talk goes on when there is no run, viewer mode, and the heatmap step only when it exists."""
+the talk goes on when there is no run, and viewer mode."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from engine.config import TrainConfig
 from engine.jobs import JobSnapshot
 from tests.app.conftest import AppEnv, save_fake_run
+from tests.app.test_insight_views import fake_pair
 from tests.app.test_pages import button, texts
-from ui import present_heatmaps
-from ui.presenter import steps
+from ui import models
 
 TITLES = [
     "Your photos",
@@ -22,13 +20,12 @@ TITLES = [
     "Training on your photos",
     "Off-the-shelf vs trained, on the same test photos",
     "Photos training fixed",
+    "Where the models look",
     "Photos it still gets wrong",
 ]
 
 
-def _present(app_env: AppEnv, heatmaps: bool = False) -> AppTest:
-    """The presenter page; its heatmap step as asked (whether or not Grad-CAM is installed)."""
-    app_env.monkeypatch.setattr(present_heatmaps, "available", lambda: heatmaps)
+def _present(app_env: AppEnv) -> AppTest:
     at = app_env.page("present")
     assert not at.exception
     return at
@@ -41,11 +38,13 @@ def _next(at: AppTest) -> AppTest:
 
 
 def test_every_step_tells_the_story_of_the_finished_run(app_env: AppEnv):
-    save_fake_run(app_env.runs_dir, app_env.data_dir)
+    run_id = save_fake_run(app_env.runs_dir, app_env.data_dir)
+    heatmaps: list = []
+    app_env.monkeypatch.setattr(models, "heatmap_pair", fake_pair(heatmaps))
     at = _present(app_env)
     seen = [at.title[0].value]
     assert (
-        "36 photos" in texts(at, "markdown") and "Step 1 of 6" in at.get("progress")[0].proto.text
+        "36 photos" in texts(at, "markdown") and "Step 1 of 7" in at.get("progress")[0].proto.text
     )
     assert button(at, "present_back").disabled
     assert not [b for b in at.button if b.key == "present_start_early"], "a run is ready"
@@ -71,6 +70,13 @@ def test_every_step_tells_the_story_of_the_finished_run(app_env: AppEnv):
     assert "Training fixed **23 of the 36 test photos**" in texts(at, "markdown")
     assert "23 of them are of classes it has no word for" in texts(at, "markdown")
     assert len(at.get("image")) == 5
+
+    _next(at)  # where both models look in the first photo training fixed
+    seen.append(at.title[0].value)
+    first_fixed = str(sorted(app_env.data_dir.glob("blue/*.png"))[1])  # the first is an error
+    assert heatmaps == [(run_id, first_fixed)]
+    assert "Trained on your classes: red (93%)" in texts(at, "markdown")
+    assert "Warmer colours" in texts(at, "caption")
 
     _next(at)  # still wrong: the first blue photo, called green
     seen.append(at.title[0].value)
@@ -143,31 +149,3 @@ def test_viewer_mode_presents_but_never_trains(app_env: AppEnv):
         _next(at)
     assert [m.value for m in at.metric if "zero-shot" in m.label] == ["33.3%"]
     assert not [b for b in at.button if b.key.startswith("present_start")]
-
-
-def test_the_heatmap_step_appears_only_when_grad_cam_exists(app_env: AppEnv):
-    save_fake_run(app_env.runs_dir, app_env.data_dir)
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 32), (200, 0, 0)).save(buffer, format="PNG")
-    asked: list[str] = []
-
-    def pair_png(settings, run_id: str, path: str) -> bytes:
-        asked.append(path)
-        return buffer.getvalue()
-
-    app_env.monkeypatch.setattr(present_heatmaps, "pair_png", pair_png)
-    at = _present(app_env, heatmaps=True)
-    assert "Step 1 of 7" in at.get("progress")[0].proto.text
-    for _ in range(5):
-        _next(at)
-    assert at.title[0].value == "Where the models look"
-    assert len(asked) == 2 and len(at.get("image")) == 2
-    assert "parts of the photo each model relied on" in texts(at, "caption")
-
-
-def test_without_the_grad_cam_module_the_heatmap_step_is_left_out(monkeypatch):
-    monkeypatch.setattr(present_heatmaps, "GRADCAM_MODULE", "engine.insight.no_such_module")
-    assert not present_heatmaps.available()
-    monkeypatch.setattr(present_heatmaps, "GRADCAM_MODULE", "engine.no_such_package.gradcam")
-    assert not present_heatmaps.available()
-    assert "Where the models look" not in [title for title, _ in steps()]

@@ -20,6 +20,7 @@ STEPS = (
     "It learned your classes in",
     "daisy only:",
     "Training fixed",
+    "Warmer colours",
     "are still wrong",
 )
 
@@ -49,7 +50,7 @@ def test_presenter_trains_while_you_talk_then_tells_the_whole_story(app_url, bro
     page = browser_page
     page.set_viewport_size(PROJECTOR)
     page.goto(f"{app_url}/present")
-    page.get_by_text("Step 1 of 6").wait_for()
+    page.get_by_text(f"Step 1 of {len(STEPS)}").wait_for()
     assert page.locator("[data-testid=stSidebar]").is_hidden(), "the whole width for the story"
     page.get_by_role("button", name="Start training").click()
     _show(page, 1, PROJECTOR)
@@ -57,7 +58,7 @@ def test_presenter_trains_while_you_talk_then_tells_the_whole_story(app_url, bro
     page.get_by_role("button", name="Next").click()
     _show(page, 2, PROJECTOR)
     page.keyboard.press("ArrowRight")  # a presenter's keyboard (or clicker) works too
-    page.get_by_text("Step 3 of 6").wait_for()
+    page.get_by_text(f"Step 3 of {len(STEPS)}").wait_for()
     page.locator("[data-testid=stProgress]").first.wait_for()
     page.screenshot(path=ARTIFACTS / "present_1280x720_step3_training.png")
     page.get_by_text(STEPS[2]).wait_for(timeout=TRAIN_TIMEOUT_S * 1000)

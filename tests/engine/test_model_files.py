@@ -34,15 +34,22 @@ def test_defaults_need_the_hub_model_and_the_backbone_weights(caches) -> None:
     assert [(item.setting, item.archive) for item in missing] == [
         ("TLAB_ZERO_SHOT_MODEL", True),
         ("TLAB_BACKBONE_WEIGHTS", False),
+        ("TLAB_ZERO_SHOT_KERAS_WEIGHTS", False),
     ]
-    hub, weights = missing
+    hub, weights, heatmaps = missing
     assert hub.url == DEFAULT_ZERO_SHOT_MODEL + "?tf-hub-format=compressed"
     assert hub.target.parent == hub_cache
     assert weights.target == keras_home / "models" / get_backbone(DEFAULT_BACKBONE).keras_file
+    # The names Keras itself downloads to, so keras.applications finds them there.
+    assert heatmaps.target.name == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+    assert heatmaps.url.endswith("keras-applications/mobilenet_v2/" + heatmaps.target.name)
 
 
 def test_local_copies_need_nothing(caches, tmp_path: Path) -> None:
-    settings = Settings(zero_shot_model=str(tmp_path), backbone_weights=str(tmp_path / "w.h5"))
+    local = str(tmp_path / "w.h5")
+    settings = Settings(
+        zero_shot_model=str(tmp_path), backbone_weights=local, zero_shot_keras_weights=local
+    )
     assert model_files.missing_model_files(settings) == []
 
 
@@ -51,7 +58,11 @@ def test_the_hub_archive_lands_where_tensorflow_hub_loads_it_without_network(cac
     files = {HANDLE_PATH + "?tf-hub-format=compressed": tgz(SAVED_MODEL)}
     seen: list[tuple[int, int | None]] = []
     with serve_files(files) as base:
-        settings = Settings(zero_shot_model=base + HANDLE_PATH, backbone_weights="/local.h5")
+        settings = Settings(
+            zero_shot_model=base + HANDLE_PATH,
+            backbone_weights="/local.h5",
+            zero_shot_keras_weights="/local.h5",
+        )
         [item] = model_files.missing_model_files(settings)
         folder = model_files.fetch_model_file(settings, item, lambda *p: seen.append(p))
     assert sorted(p.name for p in folder.iterdir()) == ["saved_model.pb", "variables"]
@@ -66,7 +77,7 @@ def test_backbone_weights_land_in_keras_cache(caches) -> None:
     keras_home, _ = caches
     name = get_backbone(DEFAULT_BACKBONE).keras_file
     with serve_files({f"/{name}": b"h5 weights"}) as base:
-        settings = Settings(zero_shot_model="/local")
+        settings = Settings(zero_shot_model="/local", zero_shot_keras_weights="/local.h5")
         [item] = model_files.missing_model_files(settings)
         item = dataclasses.replace(item, url=f"{base}/{name}")
         assert model_files.fetch_model_file(settings, item).read_bytes() == b"h5 weights"
@@ -76,7 +87,9 @@ def test_backbone_weights_land_in_keras_cache(caches) -> None:
 
 def test_offline_and_viewer_mode_fetch_nothing(caches) -> None:
     url = f"http://127.0.0.1:{free_port()}{HANDLE_PATH}"
-    settings = Settings(zero_shot_model=url, backbone_weights="/local.h5")
+    settings = Settings(
+        zero_shot_model=url, backbone_weights="/local.h5", zero_shot_keras_weights="/local.h5"
+    )
     [item] = model_files.missing_model_files(settings)
     with pytest.raises(DownloadError, match="No connection to 127.0.0.1.*TLAB_ZERO_SHOT_MODEL"):
         model_files.fetch_model_file(settings, item)
@@ -89,7 +102,11 @@ def test_offline_and_viewer_mode_fetch_nothing(caches) -> None:
 
 def test_a_download_that_is_not_a_model_archive_is_refused(caches) -> None:
     with serve_files({HANDLE_PATH + "?tf-hub-format=compressed": b"<html>login</html>"}) as base:
-        settings = Settings(zero_shot_model=base + HANDLE_PATH, backbone_weights="/local.h5")
+        settings = Settings(
+            zero_shot_model=base + HANDLE_PATH,
+            backbone_weights="/local.h5",
+            zero_shot_keras_weights="/local.h5",
+        )
         [item] = model_files.missing_model_files(settings)
         with pytest.raises(DownloadError, match="not a usable model archive"):
             model_files.fetch_model_file(settings, item)
@@ -117,6 +134,7 @@ def test_the_real_hub_model_fetched_ahead_loads_with_no_network(caches, shared_d
             zero_shot_model=base + HANDLE_PATH,
             imagenet_labels=str(MODELS / "ImageNetLabels.txt"),
             backbone_weights="/local.h5",
+            zero_shot_keras_weights="/local.h5",
             runtime="tensorflow",
         )
         [item] = model_files.missing_model_files(settings)
