@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from engine import model_files
 from engine.classifiers import top_k
 from engine.config import TrainConfig
 from engine.errors import JobBusyError
@@ -138,6 +139,8 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub"))
     monkeypatch.setenv("TLAB_SAMPLE_URL", f"http://127.0.0.1:{free_port()}/flower_photos.tgz")
+    # Whatever the shell's model settings, no model file is fetched ahead (tests/engine do that).
+    monkeypatch.setattr(model_files, "missing_model_files", lambda settings: [])
     # A well-formed labels file, so a real load fails on the missing model (the case tested).
     labels_file = tmp_path / "ImageNetLabels.txt"
     labels_file.write_text("\n".join(["background", *(f"label {i}" for i in range(1, 1001))]))
