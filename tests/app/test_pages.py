@@ -17,8 +17,9 @@ from engine.jobs import JobSnapshot
 from engine.runs import RunStore
 from tests.app.conftest import AppEnv, png_bytes, save_fake_run, upload_colors_zip
 from tests.support.paths import ROOT
+from ui import navigation
 
-PAGES = ("home", "data", "zero_shot", "train", "evaluate", "insight", "classify", "runs")
+PAGES = tuple(Path(path).stem for path, _, _ in navigation.PAGES)  # every page
 
 
 def texts(at: AppTest, kind: str) -> str:
