@@ -57,6 +57,10 @@ class ReadOnlyError(TransferLabError):
     """A change was asked for in viewer mode (TLAB_MODE=viewer): looking only."""
 
 
+class DownloadError(TransferLabError):
+    """A file could not be downloaded (no connection, an HTTP error, a cut-off transfer)."""
+
+
 class TrainingCancelled(TransferLabError):
     """Training stopped because the user cancelled it."""
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from engine import disk
 from engine.data.archive import IMPORT_MARKER, STAGING_PREFIX
+from engine.downloads import TEMP_PREFIX
+from engine.model_files import HUB_STAGING_PREFIX, hub_cache_dir
+from engine.sample import STAGING_PREFIX as SAMPLE_STAGING_PREFIX
+from engine.sample import keras_home
 from engine.settings import Settings
 
 STALE_SECONDS = 3600  # an import or cache write takes seconds; an hour-old leftover is dead
@@ -17,14 +21,19 @@ logger = logging.getLogger(__name__)
 
 
 def clean_leftovers(settings: Settings) -> list[Path]:
-    """Remove half-extracted zip imports and half-written feature-cache and converted-model
-    files over an hour old, only in their own folders, only with the names this product gives
-    them; then what TLAB_KEEP_DAYS says is unused. Returns what was removed."""
+    """Remove half-extracted zip imports, half-written feature-cache and converted-model
+    files and killed downloads over an hour old, only in their own folders, only with the
+    names this product gives them; then what TLAB_KEEP_DAYS says is unused. Returns what was
+    removed."""
     cutoff = time.time() - STALE_SECONDS
     leftovers = [
         *_old(settings.uploads_dir, f"{STAGING_PREFIX}*", cutoff),
         *_old(settings.cache_root / "features", "*.tmp", cutoff),
         *_old(settings.model_cache, ".*.tmp", cutoff),  # a conversion killed mid-write
+        # Killed downloads of the sample photos and of model files, in Keras' and Hub's caches.
+        *_old(keras_home() / "datasets", f"{SAMPLE_STAGING_PREFIX}*", cutoff),
+        *_old(keras_home() / "models", f"{TEMP_PREFIX}*", cutoff),
+        *_old(hub_cache_dir(), f"{HUB_STAGING_PREFIX}*", cutoff),
     ]
     for path in leftovers:
         if path.is_dir():

@@ -14,6 +14,11 @@ DEFAULT_ZERO_SHOT_MODEL = "https://tfhub.dev/google/tf2-preview/mobilenet_v2/cla
 DEFAULT_IMAGENET_LABELS = (
     "https://storage.googleapis.com/download.tensorflow.org/data/ImageNetLabels.txt"
 )
+# TensorFlow's public flowers (3,670 photos in 5 class folders), the sample when TLAB_DATA_DIR
+# is unset; tests point TLAB_SAMPLE_URL at a small archive of the same layout.
+DEFAULT_SAMPLE_URL = (
+    "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+)
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 RUNTIME_CHOICES = ("auto", "tensorflow", "litert")
 MODE_CHOICES = ("editor", "viewer")  # viewer: look only (no training, deleting, uploads...)
@@ -65,6 +70,7 @@ class Settings:
     max_uploads_mb: int = 10_000  # all uploaded datasets together
     max_cache_mb: int = 5_000  # the frozen-feature cache (least recently used files go first)
     keep_days: int = 30  # uploads and caches unused this long are removed at start-up
+    sample_url: str = DEFAULT_SAMPLE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +119,7 @@ class Settings:
             max_uploads_mb=_int(env, "TLAB_MAX_UPLOADS_MB", cls.max_uploads_mb),
             max_cache_mb=_int(env, "TLAB_MAX_CACHE_MB", cls.max_cache_mb),
             keep_days=_int(env, "TLAB_KEEP_DAYS", cls.keep_days),
+            sample_url=text("TLAB_SAMPLE_URL", DEFAULT_SAMPLE_URL),
         )
 
     @property

@@ -9,6 +9,7 @@ from engine.run_record import RunInfo
 from engine.settings import Settings
 from ui import models, session
 from ui.calibration import render_trained_answer
+from ui.downloads import prefetch_model_files
 from ui.errors import guard
 from ui.heatmaps import render_heatmap_pair
 from ui.run_picker import pick_run
@@ -62,6 +63,7 @@ with guard():
 left, right = st.columns(2)
 left.subheader("Zero-shot (ImageNet labels)")
 right.subheader("Trained on your classes")
+prefetch_model_files(settings)  # first use online: the download shows its progress
 with left, guard(stop=False):
     render_answer(photo, models.load_zero_shot(settings), settings, "classify_zs")
 with right, guard(stop=False):

@@ -13,9 +13,11 @@ from engine.data.paths import resolve_user_path
 from engine.data.scan import Skipped
 from engine.data.split import find_split_file, make_split
 from engine.metrics import SMALL_CLASS, SMALL_TEST_SET
+from engine.sample import sample_folder
 from engine.settings import Settings
 from ui import cache, session
 from ui.charts import class_counts_figure
+from ui.downloads import render_sample_download
 from ui.errors import guard
 from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
@@ -51,9 +53,13 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         key="data_source",
     )
     if source == "Sample folder":
-        if settings.data_dir is None:
-            st.info("No sample folder: set TLAB_DATA_DIR and restart, or use another source.")
-        return settings.data_dir, (), f"the sample photos in {settings.data_dir}"
+        sample = sample_folder(settings)
+        if sample is None:
+            st.info(
+                "No sample photos yet: download them, set TLAB_DATA_DIR, or use another source."
+            )
+            render_sample_download(settings, key="data")
+        return sample, (), f"the sample photos in {sample}"
     if source == "Folder path":
         typed = str(session.dataset()[0]) if chosen == "Folder path" else ""
         text = st.text_input(

@@ -7,6 +7,7 @@ from engine.config import TrainConfig
 from engine.data.split import make_split
 from engine.mapping import auto_mapping, edit_mapping, explain_edited
 from ui import cache, models, session
+from ui.downloads import prefetch_model_files
 from ui.errors import guard
 from ui.image_grid import Card, mark, paginate, render_grid
 from ui.mapping import mapping_editor, render_suggestions
@@ -20,6 +21,7 @@ EDITOR = "zero_shot_map"
 
 settings = page_setup("Zero-shot ImageNet baseline")
 data_dir, split_file = require_dataset()
+prefetch_model_files(settings)  # first use online: the download shows its progress
 with guard():
     classifier = models.load_zero_shot(settings)
     dataset = cache.scan(data_dir, settings)

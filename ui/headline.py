@@ -49,6 +49,19 @@ def zero_shot_text(run: Run) -> str:
     )
 
 
+def named_only_text(run: Run) -> str | None:
+    """Zero-shot accuracy on the classes ImageNet can name, e.g. 'daisy only: 78.0%' (or
+    '4 classes only: ...'), for beside the big number; None when it names every class or none."""
+    zero_shot = run.zero_shot
+    if zero_shot is None or not zero_shot.named_classes:
+        return None
+    if len(zero_shot.named_classes) == len(run.info.class_names):
+        return None
+    named = zero_shot.named_classes
+    names = ", ".join(md(name) for name in named) if len(named) <= 3 else f"{len(named)} classes"
+    return f"{names} only: {percent(zero_shot.named_accuracy)}"
+
+
 def trained_text(config: TrainConfig, metrics: Metrics) -> str:
     if config.fine_tune_epochs:
         recipe = (
@@ -67,7 +80,16 @@ def render_headline(run: Run) -> None:
     caveat = metrics.caveat()
     delta = None if zero_shot is None else f"{(metrics.accuracy - zero_shot) * 100:+.1f} points"
     left, right = st.columns(2)
-    left.metric(ZERO_SHOT_LABEL, percent(zero_shot), border=True)
+    left.metric(
+        ZERO_SHOT_LABEL,
+        percent(zero_shot),
+        # Beside the number, not only in the caption: most of the gap may be classes
+        # ImageNet has no word for.
+        delta=named_only_text(run),
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
     left.caption(zero_shot_text(run))
     right.metric(
         trained_label(run.info.config),

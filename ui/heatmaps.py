@@ -23,7 +23,9 @@ def render_heatmap_pair(settings: Settings, run_id: str, photo: str | bytes) -> 
     # Imported here, not at the top: the Evaluate page opens without TensorFlow and loads it
     # only when someone asks where the models look.
     from ui import models
+    from ui.downloads import prefetch_model_files
 
+    prefetch_model_files(settings)  # first use online: the weights' download shows progress
     with st.spinner("Finding where each model looks..."):
         pair = models.heatmap_pair(settings, run_id, photo)
     titles = pair.titles()

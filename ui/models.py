@@ -35,6 +35,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
 from ui import cache
+from ui.downloads import prefetch_model_files
 
 
 def _freeze_long_lived_objects() -> None:
@@ -77,6 +78,7 @@ def start_training(
     Sharing saves the job a second load of the Hub model (seconds and memory); when the
     model cannot be loaded the job tries itself and records why the run has no baseline.
     """
+    prefetch_model_files(settings)  # first use online: the downloads show their progress
     try:
         classifier: ZeroShotClassifier | None = load_zero_shot(settings)
     except ModelUnavailableError:

@@ -19,6 +19,7 @@ PAGES = (
     ("pages/classify.py", "Classify", ":material/photo_camera:"),
     ("pages/batch.py", "Batch classify", ":material/photo_library:"),
     ("pages/runs.py", "Runs", ":material/history:"),
+    ("pages/present.py", "Present", ":material/slideshow:"),
 )
 PAGE_CONFIG = {"page_title": "Transfer Lab", "page_icon": ":material/science:", "layout": "wide"}
 

@@ -14,6 +14,7 @@ from engine.batch.photos import Photos
 from engine.batch.result import BatchResult
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
+from engine.sample import sample_folder
 from engine.settings import Settings
 
 DATASET_DIR = "dataset_dir"  # the dataset every page uses (the Data page chooses it)
@@ -29,11 +30,13 @@ JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per wid
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
 UPLOADER_GENERATION = "data_uploader_generation"  # bumped to empty the zip uploader
 FLIP_GROUP = "{}_flip_group"  # the flip-board box whose photos are open, per page
+PRESENT_STEP = "present_step"  # the presenter's current step (index into its steps)
+PRESENT_TRAINING = "present_training"  # the presenter asked for a training not started yet
 
 
 def init(settings: Settings) -> None:
     """Defaults for a new session: the sample folder (and its split file) as the dataset."""
-    sample = settings.data_dir
+    sample = sample_folder(settings)
     split_file = find_split_file(sample) if sample else None
     st.session_state.setdefault(DATASET_DIR, str(sample) if sample else "")
     st.session_state.setdefault(SPLIT_FILE, str(split_file) if split_file else "")
@@ -50,7 +53,8 @@ def dataset_source(settings: Settings, sources: tuple[str, str, str]) -> str:
     from: widgets forget their state when a page is left, the chosen dataset does not."""
     sample, typed, uploaded = sources
     folder, _ = dataset()
-    if folder is None or (settings.data_dir and folder == Path(settings.data_dir)):
+    sample_dir = sample_folder(settings)
+    if folder is None or (sample_dir and folder == Path(sample_dir)):
         return sample
     last = last_import()
     if last is not None and last[1].folder == folder:
@@ -201,3 +205,24 @@ def toggle_flip_group(key: str, group: str) -> None:
     """Open a group's photos; clicking the open one again closes them."""
     name = FLIP_GROUP.format(key)
     st.session_state[name] = None if st.session_state.get(name) == group else group
+
+
+def present_step() -> int:
+    """The presenter's step (0 = the first), kept across reruns and page changes."""
+    return int(st.session_state.get(PRESENT_STEP, 0))
+
+
+def set_present_step(step: int) -> None:
+    st.session_state[PRESENT_STEP] = step
+
+
+def request_present_training() -> None:
+    st.session_state[PRESENT_TRAINING] = True
+
+
+def present_training_requested() -> bool:
+    return bool(st.session_state.get(PRESENT_TRAINING))
+
+
+def forget_present_training() -> None:
+    st.session_state.pop(PRESENT_TRAINING, None)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine import sample
 from engine.access import can_change
 from engine.jobs import JobManager
 from engine.settings import Settings
@@ -58,7 +59,11 @@ def render_sidebar() -> None:
                     "exports and deleting are off (TLAB_MODE=viewer)."
                 )
             with st.expander("Where models load from"):
-                for name, value in settings.describe().items():
+                described = settings.describe()
+                downloaded = None if settings.data_dir else sample.downloaded_sample(settings)
+                if downloaded is not None:
+                    described["Sample data"] = f"{downloaded} (downloaded)"
+                for name, value in described.items():
                     st.caption(f"**{name}:** {md(value)}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from engine.cli import (
     calibrate,
     curve,
+    download,
     evaluate,
     export,
     gradcam,
@@ -28,7 +29,10 @@ from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, calibrate, curve, gradcam, projection, report, export)
+COMMANDS = (
+    *(train, predict, evaluate, runs, calibrate, curve, gradcam, projection, report, export),
+    download,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

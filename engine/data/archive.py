@@ -25,6 +25,7 @@ _ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar"
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _COPY_CHUNK = 1 << 16
 _MB = 1024 * 1024
+NESTED_ARCHIVE = "archive inside the archive; not extracted"
 STAGING_PREFIX = ".importing-"  # a half-extracted import (removed if a process dies)
 IMPORT_MARKER = ".transfer-lab-import.json"  # written last, inside a complete extraction
 
@@ -93,7 +94,7 @@ def import_zip_report(
         members, skipped = _plan_extraction(bundle, name, settings)
         declared = sum(info.file_size for info, _ in members)
         if declared > settings.max_archive_mb * _MB:
-            raise ArchiveError(_too_big_message(name, f"{declared / _MB:.1f} MB", settings))
+            raise ArchiveError(too_big_message(name, f"{declared / _MB:.1f} MB", settings))
         disk.check_room(
             uploads, declared, settings.max_uploads_mb, f"{name}", "TLAB_MAX_UPLOADS_MB"
         )
@@ -103,7 +104,7 @@ def import_zip_report(
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=uploads))
         try:
             _extract(bundle, members, staging, name, settings)
-            dataset_dir = _dataset_folder(staging, name, loose)
+            dataset_dir = dataset_folder(staging, name, loose=loose)
             result = ZipImport(final / dataset_dir.relative_to(staging), tuple(skipped))
             _write_marker(staging, result, final)
             staging.rename(final)
@@ -210,8 +211,8 @@ def _plan_extraction(
         parts = _safe_parts(info, name)
         if info.is_dir() or not parts or any(is_hidden(part) for part in parts):
             continue
-        if parts[-1].lower().endswith(_ARCHIVE_SUFFIXES):
-            skipped.append(Skipped("/".join(parts), "archive inside the archive; not extracted"))
+        if is_nested_archive(parts[-1]):
+            skipped.append(Skipped("/".join(parts), NESTED_ARCHIVE))
             continue
         members.append((info, parts))
     return members, skipped
@@ -219,14 +220,8 @@ def _plan_extraction(
 
 def _safe_parts(info: zipfile.ZipInfo, name: str) -> tuple[str, ...]:
     """The entry's path parts; ArchiveError for entries that could write outside the folder."""
-    entry = info.filename.replace("\\", "/")  # Windows tools sometimes write backslashes
-    refuse = f"{name} is refused: entry {entry!r}"
-    fix = "Create the zip again from inside the dataset folder."
-    if entry.startswith("/") or _DRIVE_LETTER.match(entry):
-        raise ArchiveError(f"{refuse} has an absolute path. {fix}")
-    parts = tuple(part for part in entry.split("/") if part not in ("", "."))
-    if ".." in parts:
-        raise ArchiveError(f"{refuse} climbs out of the folder with '..'. {fix}")
+    parts = entry_parts(info.filename, name)
+    refuse = f"{name} is refused: entry {info.filename!r}"
     if stat.S_ISLNK(info.external_attr >> 16):
         raise ArchiveError(f"{refuse} is a symbolic link. Create the zip again without links.")
     if info.flag_bits & 0x1:
@@ -234,7 +229,30 @@ def _safe_parts(info: zipfile.ZipInfo, name: str) -> tuple[str, ...]:
     return parts
 
 
-def _too_big_message(name: str, size: str, settings: Settings) -> str:
+def entry_parts(entry: str, name: str, kind: str = "zip") -> tuple[str, ...]:
+    """An archive entry's path parts ('.' and empty ones dropped).
+
+    Raises:
+        ArchiveError: the entry has an absolute path, a drive letter or a '..' (it could
+            write outside the folder); kind ('zip', 'archive') names what to create again.
+    """
+    entry = entry.replace("\\", "/")  # Windows tools sometimes write backslashes
+    refuse = f"{name} is refused: entry {entry!r}"
+    fix = f"Create the {kind} again from inside the dataset folder."
+    if entry.startswith("/") or _DRIVE_LETTER.match(entry):
+        raise ArchiveError(f"{refuse} has an absolute path. {fix}")
+    parts = tuple(part for part in entry.split("/") if part not in ("", "."))
+    if ".." in parts:
+        raise ArchiveError(f"{refuse} climbs out of the folder with '..'. {fix}")
+    return parts
+
+
+def is_nested_archive(file_name: str) -> bool:
+    """An archive inside the archive: never extracted (listed as NESTED_ARCHIVE instead)."""
+    return file_name.lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+def too_big_message(name: str, size: str, settings: Settings) -> str:
     return (
         f"{name} expands to {size}; the limit is {settings.max_archive_mb} MB "
         "(TLAB_MAX_ARCHIVE_MB). Upload a smaller dataset or raise the limit."
@@ -260,7 +278,7 @@ def _extract(
                     written += len(chunk)
                     if written > limit_bytes:
                         raise ArchiveError(
-                            _too_big_message(
+                            too_big_message(
                                 name, f"more than {settings.max_archive_mb} MB", settings
                             )
                         )
@@ -271,9 +289,14 @@ def _extract(
         raise ArchiveError(f"{name} could not be extracted ({error}); create it again.") from error
 
 
-def _dataset_folder(staging: Path, name: str, loose: bool = False) -> Path:
+def dataset_folder(staging: Path, name: str, kind: str = "zip", loose: bool = False) -> Path:
     """The folder holding class sub-folders (or, when loose, any photos), looking through
-    single wrapper folders."""
+    single wrapper folders.
+
+    Raises:
+        ArchiveError: no class sub-folder (or, when loose, no folder) holds images; kind
+            ('zip', 'archive') names what the user gave.
+    """
     folder = staging
     while True:
         subfolders = visible_subfolders(folder)
@@ -292,7 +315,7 @@ def _dataset_folder(staging: Path, name: str, loose: bool = False) -> Path:
     if not any(_holds_images(sub) for sub in visible_subfolders(folder)):
         raise ArchiveError(
             f"{name} has no class sub-folders with images; expected e.g. cats/1.jpg and "
-            "dogs/1.jpg inside the zip (optionally inside one top-level folder)."
+            f"dogs/1.jpg inside the {kind} (optionally inside one top-level folder)."
         )
     return folder
 

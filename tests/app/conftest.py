@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from engine import model_files
 from engine.classifiers import top_k
 from engine.config import TrainConfig
 from engine.errors import JobBusyError
@@ -21,6 +22,7 @@ from engine.runs import RunStore
 from tests.conftest import CLASS_COLORS
 from tests.support.paths import ROOT
 from tests.support.runs import make_run, prediction
+from tests.support.server import free_port
 from ui import cache, models
 
 CLASSES = tuple(sorted(CLASS_COLORS))  # ('blue', 'green', 'red'), as scan_dataset sorts them
@@ -132,6 +134,13 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     monkeypatch.setenv("TLAB_RUNS_DIR", str(env.runs_dir))
     monkeypatch.setenv("TLAB_UPLOADS_DIR", str(env.uploads_dir))
     monkeypatch.setenv("TLAB_ZERO_SHOT_MODEL", str(tmp_path / "no-model-here"))
+    # No download reaches the network or the user's caches: empty Keras and Hub caches, and a
+    # sample URL where nothing answers (the tests that download serve one on 127.0.0.1).
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub"))
+    monkeypatch.setenv("TLAB_SAMPLE_URL", f"http://127.0.0.1:{free_port()}/flower_photos.tgz")
+    # Whatever the shell's model settings, no model file is fetched ahead (tests/engine do that).
+    monkeypatch.setattr(model_files, "missing_model_files", lambda settings: [])
     # A well-formed labels file, so a real load fails on the missing model (the case tested).
     labels_file = tmp_path / "ImageNetLabels.txt"
     labels_file.write_text("\n".join(["background", *(f"label {i}" for i in range(1, 1001))]))

@@ -52,3 +52,30 @@ def test_only_old_leftovers_with_our_names_in_our_folders_are_removed(tmp_path):
     assert sorted(removed) == sorted([old_import, old_tmp, old_conversion])
     assert fresh_import.exists(), "an import in progress is left alone"
     assert all(path.exists() for path in kept)
+
+
+def test_killed_downloads_in_the_keras_and_hub_caches_are_removed(tmp_path, monkeypatch):
+    # Protection: a download killed mid-way left its hidden staging folder or temp file.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "hub"))
+    settings = Settings(uploads_dir=tmp_path / "uploads", runs_dir=tmp_path / "runs")
+    leftovers = [
+        tmp_path / "keras" / "datasets" / ".transfer-lab-sample-abc",
+        tmp_path / "keras" / "models" / ".downloading-abc-weights.h5",
+        tmp_path / "hub" / ".transfer-lab-hub-abc",
+    ]
+    kept = [
+        tmp_path / "keras" / "datasets" / "transfer-lab-flower_photos-0123456789ab",
+        tmp_path / "keras" / "models" / "mobilenet_v2_weights.h5",
+        tmp_path / "hub" / "0123456789abcdef",
+    ]
+    for path in [*leftovers, *kept]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix:
+            path.write_bytes(b"x")
+        else:
+            path.mkdir()
+        aged(path)
+
+    assert sorted(clean_leftovers(settings)) == sorted(leftovers)
+    assert all(path.exists() for path in kept)
