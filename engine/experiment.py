@@ -18,6 +18,7 @@ from engine.data.split import Split, Subset, make_split
 from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelled
 from engine.evaluation import evaluate
 from engine.events import EVALUATE, ZERO_SHOT, EventCallback
+from engine.health.check import health_check
 from engine.progress import Progress, StagePlan
 from engine.run_record import DataFacts, Run, RunInfo
 from engine.runs import RunStore, utc_now
@@ -89,6 +90,8 @@ def run_experiment(
         zero_shot_error=zero_shot_error,
         evaluation=None,
         split=split_record,
+        # Copies across the split, balance and odd photos, by hashes (no model): health.json.
+        extras={"health": health_check(dataset, split, settings, split_file, False).to_dict()},
     )
 
     started = time.monotonic()

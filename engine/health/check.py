@@ -61,7 +61,7 @@ def health_check(
     dataset: Dataset,
     split: Split,
     settings: Settings,
-    split_file: Path | None = None,
+    split_file: str | Path | None = None,
     with_features: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> HealthReport:
@@ -84,9 +84,9 @@ def health_check(
     return build_report(dataset, split, prints, describe_split(split_file), features)
 
 
-def describe_split(split_file: Path | None) -> str:
+def describe_split(split_file: str | Path | None) -> str:
     """How the split was made, in words for the report."""
-    return split_file.name if split_file is not None else "the engine's seeded split"
+    return Path(split_file).name if split_file is not None else "the engine's seeded split"
 
 
 def _photo_refs(dataset: Dataset, split: Split) -> list[PhotoRef]:
