@@ -10,14 +10,14 @@ import os
 import sys
 from collections.abc import Iterator
 
-from engine.cli import evaluate, health, predict, runs, train
+from engine.cli import evaluate, health, labels, predict, runs, train
 from engine.data.paths import checked_path
 from engine.errors import TransferLabError, first_line
 from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, health)
+COMMANDS = (train, predict, evaluate, runs, health, labels)
 
 
 def main(argv: list[str] | None = None) -> int:
