@@ -7,6 +7,7 @@ from ui.confusion import render_confusion
 from ui.errors import guard
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
+from ui.health import render_run_health
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
@@ -28,6 +29,7 @@ evaluation = run.evaluation
 if run.info.status == "partial":
     st.info("Fine-tuning of this run was cancelled: these are its stage-1 model's results.")
 render_headline(run)
+render_run_health(store, run_id)
 
 st.subheader("Per class")
 st.dataframe(per_class_table(evaluation.metrics.per_class, run.zero_shot))

@@ -72,3 +72,8 @@ def thumbnail(
     path = Path(path)
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     return _thumbnail(str(path), mtime, size, border, settings.max_image_pixels)
+
+
+def folder_stamp(root: Path) -> tuple[tuple[str, int], ...]:
+    """What changes when a photo of the folder is added, removed or moved (for cache keys)."""
+    return _folder_stamp(root)

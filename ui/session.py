@@ -141,3 +141,39 @@ def train_values() -> dict | None:
 
 def remember_train_values(values: dict) -> None:
     st.session_state[TRAIN_VALUES] = dict(values)
+
+
+HEALTH_CHECKED = "data_health_checked"  # dataset folders whose health check was asked for
+REVIEW_ROUND = "review_round"  # dataset folder -> how often its suspects were looked for
+REVIEW_JOB = "review_job"  # the retrain started on the Review page (see review_job)
+
+
+def ask_health_check(folder: Path) -> None:
+    st.session_state.setdefault(HEALTH_CHECKED, set()).add(str(folder))
+
+
+def health_check_asked(folder: Path) -> bool:
+    return str(folder) in st.session_state.get(HEALTH_CHECKED, set())
+
+
+def ask_review(folder: Path) -> None:
+    """Look for suspects in folder (again: a new round, so fixes made since are seen)."""
+    rounds = st.session_state.setdefault(REVIEW_ROUND, {})
+    rounds[str(folder)] = rounds.get(str(folder), 0) + 1
+
+
+def review_round(folder: Path) -> int:
+    """How often this session looked for suspects in folder (0: not yet)."""
+    return st.session_state.get(REVIEW_ROUND, {}).get(str(folder), 0)
+
+
+def watch_review_job(
+    job_id: str, before_run: str, folder: Path, counts: tuple[int, int, int]
+) -> None:
+    st.session_state[REVIEW_JOB] = (job_id, before_run, str(folder), counts)
+
+
+def review_job() -> tuple[str, str, str, tuple[int, int, int]] | None:
+    """(job id, run before the fixes, dataset folder, (moved, excluded, kept)) of the retrain
+    this session started on the Review page."""
+    return st.session_state.get(REVIEW_JOB)

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.access import require_editor
 from engine.data.record import PARTS, SplitRecord
 from engine.errors import DatasetError, RunNotFoundError
-from engine.health.journal import Fix
+from engine.health.journal import ACTIONS, Fix
 from engine.health.places import copied_from
 from engine.run_record import RunInfo
 from engine.runs import RunStore
@@ -110,17 +111,46 @@ def fixed_split_file(
     return target, dropped
 
 
-def summarize(before: RunInfo, fixes: Sequence[Fix], same_test_photos: bool) -> LabelFixes:
-    """The LabelFixes document of a retrain after these fixes."""
+def fix_counts(fixes: Sequence[Fix]) -> tuple[int, int, int]:
+    """(moved, excluded, kept) among the fixes in force."""
     applied = [fix for fix in fixes if fix.applied]
-    return LabelFixes(
-        before_run=before.run_id,
-        before_accuracy=before.test_accuracy,
-        moved=sum(fix.action == "move" for fix in applied),
-        excluded=sum(fix.action == "exclude" for fix in applied),
-        kept=sum(fix.action == "keep" for fix in applied),
-        same_test_photos=same_test_photos,
+    return tuple(sum(fix.action == action for fix in applied) for action in ACTIONS)
+
+
+def save_comparison(
+    store: RunStore,
+    settings: Settings,
+    before_run: str,
+    after_run: str,
+    counts: tuple[int, int, int],
+) -> LabelFixes:
+    """Save with after_run how it came about (once; a saved one is returned as it is).
+
+    Raises:
+        ReadOnlyError: viewer mode.
+        RunNotFoundError: a run is missing or damaged.
+        RunStoreError: the run folder cannot be written.
+    """
+    require_editor(settings, "save the comparison with the run")
+    saved = label_fixes_of(store, after_run)
+    if saved is not None:
+        return saved
+    before, after = store.load(before_run), store.load(after_run)
+    tested = [
+        {photo.sha1 for photo in run.split.parts["test"]} if run.split else None
+        for run in (before, after)
+    ]
+    moved, excluded, kept = counts
+    document = LabelFixes(
+        before_run=before.info.run_id,
+        before_accuracy=before.info.test_accuracy,
+        moved=moved,
+        excluded=excluded,
+        kept=kept,
+        same_test_photos=tested[0] is not None and tested[0] == tested[1],
     )
+    store.save_extra(after_run, DOCUMENT, document.to_dict())
+    return document
 
 
 def label_fixes_of(store: RunStore, run_id: str) -> LabelFixes | None:

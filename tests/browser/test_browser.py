@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, TRAIN_TIMEOUT_S
 from tests.support.paths import FLOWERS
+from ui.navigation import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -27,7 +28,7 @@ def test_a_cold_deep_link_shows_the_apps_own_menu(app_url: str, browser_page):
     page.get_by_text("Photos per class").first.wait_for()
     page.screenshot(path=ARTIFACTS / "deep_link_data.png", full_page=True)
     assert page.locator("[data-testid=stSidebarNav]").count() == 0
-    assert page.locator("[data-testid=stPageLink]").count() == 7
+    assert page.locator("[data-testid=stPageLink]").count() == len(PAGES)
 
 
 def test_an_uploaded_dataset_stays_chosen_across_pages(app_url: str, browser_page, tmp_path):

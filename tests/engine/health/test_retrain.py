@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from engine.data.record import record_split
 from engine.data.scan import scan_dataset
 from engine.data.split import read_split_file
-from engine.errors import RunNotFoundError
+from engine.errors import ReadOnlyError, RunNotFoundError
 from engine.health import fixes
 from engine.health.places import copy_to_uploads
 from engine.health.retrain import (
@@ -19,7 +20,7 @@ from engine.health.retrain import (
     comparable_runs,
     fixed_split_file,
     label_fixes_of,
-    summarize,
+    save_comparison,
 )
 from engine.runs import RunStore
 from engine.settings import Settings
@@ -73,18 +74,23 @@ def test_runs_on_the_folder_or_its_origin_are_comparable(settings: Settings):
 
 
 def test_the_comparison_is_saved_with_the_new_run(settings: Settings):
+    sample = make_dataset(settings.data_dir)
+    record = record_split(read_split_file(scan_dataset(sample), sample / "splits.csv"), sample)
     store = RunStore(settings.runs_dir)
     classes = ("blue", "green", "red")
-    before = store.info(store.save(make_run(classes)))
-    after = store.save(make_run(classes))
+    before = store.save(dataclasses.replace(make_run(classes), split=record))
+    after = store.save(dataclasses.replace(make_run(classes), split=record))
     assert label_fixes_of(store, after) is None
 
-    document = summarize(before, [], same_test_photos=True)
-    store.save_extra(after, DOCUMENT, document.to_dict())
+    saved = save_comparison(store, settings, before, after, (2, 1, 0))
 
-    assert label_fixes_of(store, after) == document
-    assert document.before_accuracy == before.test_accuracy
+    assert label_fixes_of(store, after) == saved
+    assert (saved.before_run, saved.moved, saved.excluded, saved.kept) == (before, 2, 1, 0)
+    assert saved.before_accuracy == store.info(before).test_accuracy
+    assert saved.same_test_photos
+    with pytest.raises(ReadOnlyError):
+        save_comparison(store, Settings(mode="viewer"), before, after, (0, 0, 0))
     store.save_extra(after, DOCUMENT, {"format": 1, "before_run": 3})
     with pytest.raises(RunNotFoundError, match="damaged"):
         label_fixes_of(store, after)
-    assert LabelFixes.from_dict(document.to_dict()) == document
+    assert LabelFixes.from_dict(saved.to_dict()) == saved
