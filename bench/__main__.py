@@ -14,6 +14,7 @@ from pathlib import Path
 from bench import (
     app_start,
     decode,
+    health,
     inference,
     large_dataset,
     memory,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "responsiveness": responsiveness.run,
     "scaling": scaling.run,
     "large_dataset": large_dataset.run,
+    "health": health.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 
