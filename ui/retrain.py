@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.data.scan import Dataset
-from engine.errors import JobBusyError
+from engine.errors import JobBusyError, RunNotFoundError
 from engine.health import fixes
 from engine.health.retrain import (
     LabelFixes,
@@ -37,7 +37,7 @@ def render_retrain(dataset: Dataset, editable: bool, settings: Settings) -> None
             return
         st.subheader("Retrain with the fixes")
         if compared is not None:
-            _render_comparison(*compared)
+            _render_comparison(store, *compared)
         if editable:
             _retrain_ui(store, dataset, runs, settings)
     render_job_progress(cache.get_job_manager(settings), key="review")
@@ -92,16 +92,40 @@ def _newest_comparison(store: RunStore, runs: list[RunInfo]) -> tuple[RunInfo, L
     return None
 
 
-def _render_comparison(info: RunInfo, compared: LabelFixes) -> None:
+def _render_comparison(store: RunStore, info: RunInfo, compared: LabelFixes) -> None:
     """The retrained run's accuracy beside the run before its fixes."""
     before, after = st.columns(2)
     before.metric("Before the fixes", percent(compared.before_accuracy))
     change = None
     if compared.before_accuracy is not None and info.test_accuracy is not None:
-        change = f"{(info.test_accuracy - compared.before_accuracy) * 100:+.1f} points"
-    after.metric("After the fixes", percent(info.test_accuracy), change)
-    same = "the same test photos" if compared.same_test_photos else "different test photos"
-    st.caption(
-        f"{md(info.title)} after {compared.moved} moves, {compared.excluded} exclusions and "
-        f"{compared.kept} photos kept; both accuracies on {same}."
+        change = (info.test_accuracy - compared.before_accuracy) * 100
+    after.metric(
+        "After the fixes",
+        percent(info.test_accuracy),
+        None if change is None else f"{change:+.1f} points",
+        delta_color="normal" if change else "off",  # no green arrow for no change
     )
+    fixed = ", ".join(
+        _count(number, noun)
+        for number, noun in (
+            (compared.moved, "photo moved"),
+            (compared.excluded, "photo excluded"),
+            (compared.kept, "photo kept"),
+        )
+        if number
+    )
+    same = "the same test photos" if compared.same_test_photos else "different test photos"
+    try:
+        earlier = store.info(compared.before_run).title
+    except RunNotFoundError:
+        earlier = f"run {compared.before_run} (deleted since)"
+    st.caption(
+        f"{md(info.title)} ({fixed or 'no fixes'}) against {md(earlier)}; both accuracies on "
+        f"{same}."
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 photo moved', '3 photos moved'."""
+    head, _, tail = noun.partition(" ")
+    return f"{number} {head}{'' if number == 1 else 's'} {tail}"
