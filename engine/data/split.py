@@ -80,8 +80,9 @@ def split_dataset(
     if groups:
         train, test, validation = _grouped_parts(dataset.labels, groups, fractions, seed)
         notes = (
-            f"{sum(map(len, groups))} photos are copies of one another ({len(groups)} groups, "
-            "equal or near-identical pictures); each group was kept in one part of the split.",
+            f"{sum(map(len, groups))} photos are copies of one another ({len(groups)} "
+            f"group{'s' if len(groups) > 1 else ''} of equal or near-identical pictures); each "
+            "group was kept in one part of the split.",
         )
     else:
         train, test, validation = _stratified_parts(dataset.labels, fractions, seed)

@@ -18,8 +18,10 @@ from engine.data.record import file_digest
 from engine.errors import ImageError
 from engine.settings import DEFAULT_MAX_IMAGE_PIXELS
 
-THUMBNAIL = 32  # side of the squashed thumbnail the statistics and the hash are taken from
-_HASH_SIDE = 8  # the hash keeps the 8x8 lowest frequencies: 64 bits
+THUMBNAIL = 64  # side of the squashed thumbnail the statistics and the hashes are taken from
+_HASHED = 32  # the hashes look at 32x32 gray pixels...
+_HASH_SIDE = 8  # ...and keep their 8x8 lowest frequencies: 64 bits
+_CENTRE = slice(3, 61)  # the middle 90% of the thumbnail: a copy cropped 5% a side looks so
 _GRAY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma
 UNIFORM_STD = 6.0  # gray levels spread less than this: a blank or nearly one-colour photo
 
@@ -30,6 +32,7 @@ class Fingerprint:
 
     sha1: str  # of the file's bytes: equal for exact copies
     phash: int  # 64-bit perceptual hash: few bits differ between re-encoded or resized copies
+    phash_centre: int  # the same of its middle 90%: close to the hash of a slightly cropped copy
     width: int
     height: int
     gray_std: float  # spread of the gray levels (0-255) of the thumbnail; ~0 for a blank photo
@@ -70,12 +73,19 @@ def _remembered(path: str, size: int, mtime_ns: int, max_pixels: int) -> Fingerp
     gray = pixels @ _GRAY
     return Fingerprint(
         sha1=file_digest(Path(path)),
-        phash=perceptual_hash(gray),
+        phash=perceptual_hash(_shrunk(gray)),
+        phash_centre=perceptual_hash(_shrunk(gray[_CENTRE, _CENTRE])),
         width=width,
         height=height,
         gray_std=float(gray.std()),
         colourfulness=float((pixels.max(axis=2) - pixels.min(axis=2)).mean()),
     )
+
+
+def _shrunk(gray: np.ndarray) -> np.ndarray:
+    """gray resized to the hash's 32x32 (each output pixel the mean of its box)."""
+    picture = Image.fromarray(gray).resize((_HASHED, _HASHED), Image.Resampling.BOX)
+    return np.asarray(picture, dtype=np.float32)
 
 
 @functools.cache

@@ -121,14 +121,16 @@ class HealthReport:
             )
         elif self.leaks:
             found.append(
-                f"{_count(len(self.leaks), 'group')} of copies sit in both training and "
+                f"{_count(len(self.leaks), 'group')} of copies "
+                f"{'sits' if len(self.leaks) == 1 else 'sit'} in both training and "
                 "validation: the validation loss that picks when to stop is a little optimistic "
                 "(the test photos are not affected)."
             )
         conflicts = sum(group.labels_disagree for group in self.groups)
         if conflicts:
             found.append(
-                f"{_count(conflicts, 'group')} of copies are filed under different classes: "
+                f"{_count(conflicts, 'group')} of copies {'is' if conflicts == 1 else 'are'} "
+                "filed under different classes: "
                 "one of each pair of labels is wrong."
             )
         if self.balance.warning():

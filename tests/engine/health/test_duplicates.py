@@ -131,4 +131,4 @@ def test_without_copies_the_split_is_unchanged(pattern_folder: Path):
 
 
 def _print(phash: int, sha1: str, gray_std: float = 40.0) -> Fingerprint:
-    return Fingerprint(sha1, phash, 100, 100, gray_std, 50.0)
+    return Fingerprint(sha1, phash, phash, 100, 100, gray_std, 50.0)
