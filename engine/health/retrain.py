@@ -73,8 +73,10 @@ def fixed_split_file(
     ignores and counts them).
 
     Raises:
+        ReadOnlyError: viewer mode.
         DatasetError: no test photo is left, or the file cannot be written.
     """
+    require_editor(settings, "retrain after label fixes")
     # Where each recorded photo is now: the fixes in the order they were made.
     now: dict[str, tuple[str, str] | None] = {
         photo.path: (photo.path, photo.label) for part in PARTS for photo in record.parts[part]

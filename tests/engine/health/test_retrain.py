@@ -54,6 +54,8 @@ def test_the_retrain_split_is_the_runs_split_with_the_fixes(settings: Settings):
     assert rows["green/red_0.png"] == ("green", "train")
     assert rows["red/red_1.png"] == ("red", "train")
     assert "green/green_1.png" not in rows and "red/red_0.png" not in rows
+    with pytest.raises(ReadOnlyError):
+        fixed_split_file(record, fixes.applied_fixes(copy), Settings(mode="viewer"))
     split = read_split_file(scan_dataset(copy), csv_path)
     old_test = {photo.path for photo in record.parts["test"]}
     assert {p.relative_to(copy).as_posix() for p in split.test.paths} == old_test
