@@ -13,7 +13,10 @@ from pathlib import Path
 
 from bench import (
     app_start,
+    batch_classify,
+    curve,
     decode,
+    gradcam,
     health,
     inference,
     large_dataset,
@@ -41,6 +44,9 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "responsiveness": responsiveness.run,
     "scaling": scaling.run,
     "large_dataset": large_dataset.run,
+    "batch_classify": batch_classify.run,
+    "curve": curve.run,
+    "gradcam": gradcam.run,
     "health": health.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"

@@ -18,7 +18,8 @@ WARMUP_CALLS = 3
 TARGET_P50_MS = 100.0
 
 
-def _latencies_ms(function: Callable[[], object], calls: int) -> np.ndarray:
+def latencies_ms(function: Callable[[], object], calls: int) -> np.ndarray:
+    """Milliseconds taken by each of `calls` calls of function, after a few unmeasured ones."""
     for _ in range(WARMUP_CALLS):
         function()
     times = []
@@ -46,8 +47,8 @@ def run(ctx: Context) -> Outcome:
         fine_tuned.predict_proba(ready[fine_tuned.input_size])
 
     calls = QUICK_CALLS if ctx.quick else CALLS
-    full = _latencies_ms(classify, calls)
-    models = _latencies_ms(models_only, calls)
+    full = latencies_ms(classify, calls)
+    models = latencies_ms(models_only, calls)
     p50, p95 = np.percentile(full, [50, 95])
     models_p50, models_p95 = np.percentile(models, [50, 95])
     row = Row(

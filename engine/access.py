@@ -19,7 +19,12 @@ def require_editor(settings: Settings, action: str) -> None:
         ReadOnlyError: the app runs in viewer mode.
     """
     if not can_change(settings):
-        raise ReadOnlyError(
-            f"This app is in viewer mode (TLAB_MODE=viewer), so it cannot {action}; "
-            "ask whoever runs it for an editor copy."
-        )
+        raise read_only_error(action)
+
+
+def read_only_error(action: str) -> ReadOnlyError:
+    """The refusal of action in viewer mode, in the words every page and command shows."""
+    return ReadOnlyError(
+        f"This app is in viewer mode (TLAB_MODE=viewer), so it cannot {action}; "
+        "ask whoever runs it for an editor copy."
+    )

@@ -49,6 +49,10 @@ class JobBusyError(TransferLabError):
     """A training job is already running; only one runs at a time."""
 
 
+class StorageFullError(TransferLabError):
+    """A folder's size cap (or the disk) has no room for what was asked; nothing was written."""
+
+
 class ReadOnlyError(TransferLabError):
     """A change was asked for in viewer mode (TLAB_MODE=viewer): looking only."""
 

@@ -11,12 +11,14 @@ FEATURES = "features"
 HEAD = "head"
 FINE_TUNE = "fine_tune"
 EVALUATE = "evaluate"
+CALIBRATE = "calibrate"  # after evaluate, when the split has validation photos
 STAGE_TITLES = {
     ZERO_SHOT: "Zero-shot ImageNet baseline on the test photos",
     FEATURES: "Computing features with the frozen base",
     HEAD: "Training the new head",
     FINE_TUNE: "Fine-tuning the top layers",
     EVALUATE: "Evaluating on the test photos",
+    CALIBRATE: "Calibrating confidence on the validation photos",
 }
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 

@@ -19,6 +19,9 @@ from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelle
 from engine.evaluation import evaluate
 from engine.events import EVALUATE, ZERO_SHOT, EventCallback
 from engine.health.check import health_check
+from engine.insight.compute import Recording, calibration_stages, run_documents
+from engine.mapping_record import DOCUMENT as MAPPING_DOCUMENT
+from engine.mapping_record import mapping_record
 from engine.progress import Progress, StagePlan
 from engine.run_record import DataFacts, Run, RunInfo
 from engine.runs import RunStore, utc_now
@@ -30,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def stages(split: Split, config: TrainConfig) -> list[StagePlan]:
-    """The whole plan: the zero-shot baseline, training's stages, the evaluation.
+    """The whole plan: the zero-shot baseline, training's stages, the evaluation, the
+    calibration on the validation photos (when there are some).
 
     Both test-photo passes cost about one forward pass of MobileNetV2 per batch.
     """
@@ -39,6 +43,7 @@ def stages(split: Split, config: TrainConfig) -> list[StagePlan]:
         StagePlan(ZERO_SHOT, 0, test_batches, 1.0),
         *training.stages(split, config),
         StagePlan(EVALUATE, 0, test_batches, 1.0),
+        *calibration_stages(split, config),
     ]
 
 
@@ -59,7 +64,8 @@ def run_experiment(
     On cancel a 'cancelled' run (config + history so far, no model) is saved and
     TrainingCancelled is re-raised; a cancel during fine-tuning saves a 'partial' run with the
     stage-1 model, evaluated. The run records its split (split.json) and whether the mapping
-    was the automatic one.
+    was the automatic one, and the documents of the insight views (engine/insight): the
+    test losses for the flip board and both models' calibration.
     """
     config = config.validate()
     dataset = scan_dataset(data_dir, settings.max_image_pixels)
@@ -67,9 +73,15 @@ def run_experiment(
     split_record = record_split(split, dataset.root)
     progress = Progress(stages(split, config), on_event, cancel)
     loader = zero_shot or (lambda: ZeroShotClassifier.load(settings))
-    report, zero_shot_error = _zero_shot_baseline(split, config, mapping, loader, progress)
+    report, zero_shot_error, zero_shot_model = _zero_shot_baseline(
+        split, config, mapping, loader, progress
+    )
 
-    store = RunStore(settings.runs_dir)
+    def insight(fine_tuned: Recording) -> dict[str, dict]:
+        used = report.mapping if report is not None else None
+        return run_documents(split, config, settings, fine_tuned, zero_shot_model, used, progress)
+
+    store = RunStore.for_settings(settings)
     info = RunInfo(
         run_id="",
         created="",
@@ -90,15 +102,20 @@ def run_experiment(
         zero_shot_error=zero_shot_error,
         evaluation=None,
         split=split_record,
-        # Copies across the split, balance and odd photos, by hashes (no model): health.json.
-        extras={"health": health_check(dataset, split, settings, split_file, False).to_dict()},
+        extras={
+            **_mapping_extras(report, edited=mapping is not None),
+            # Copies across the split, balance and odd photos, by hashes: health.json.
+            "health": health_check(dataset, split, settings, split_file, False).to_dict(),
+        },
     )
 
     started = time.monotonic()
     try:
         result = training.fit(split, config, settings, progress)
     except FineTuneCancelled as cancelled:
-        _finish(store, run, cancelled.result, split.test, report, progress, status="partial")
+        _finish(
+            store, run, cancelled.result, split.test, report, progress, "partial", insight=insight
+        )
         raise
     except TrainingCancelled:
         cancelled = dataclasses.replace(
@@ -106,7 +123,7 @@ def run_experiment(
         )
         _save_cancelled(store, dataclasses.replace(run, info=cancelled))
         raise
-    return _finish(store, run, result, split.test, report, progress, status="complete")
+    return _finish(store, run, result, split.test, report, progress, "complete", insight=insight)
 
 
 def _finish(
@@ -117,17 +134,21 @@ def _finish(
     report: ZeroShotReport | None,
     progress: Progress,
     status: str,
+    insight: Callable[[Recording], dict[str, dict]],
 ) -> RunInfo:
-    """Evaluate the trained model on the test photos and save the run with it."""
+    """Evaluate the trained model on the test photos and save the run with it, and with the
+    insight documents computed from that evaluation."""
     progress.start_stage(EVALUATE)
+    fine_tuned = Recording(result.classifier)
     evaluation = evaluate(
-        result.classifier,
+        fine_tuned,
         test,
         zero_shot=report,
         batch_size=run.info.config.batch_size,
         on_batch=lambda number: progress.batch(0, number),
     )
     progress.end_stage()
+    extras = {**run.extras, **insight(fine_tuned)}
     info = dataclasses.replace(
         run.info,
         created=utc_now(),
@@ -135,7 +156,9 @@ def _finish(
         test_accuracy=evaluation.accuracy,
         train_seconds=result.seconds,
     )
-    run = dataclasses.replace(run, info=info, history=result.history, evaluation=evaluation)
+    run = dataclasses.replace(
+        run, info=info, history=result.history, evaluation=evaluation, extras=extras
+    )
     run_id = store.save(run, result.classifier)
     return dataclasses.replace(info, run_id=run_id)
 
@@ -159,12 +182,14 @@ def _zero_shot_baseline(
     mapping: dict[str, list[int]] | None,
     loader: Callable[[], ZeroShotClassifier],
     progress: Progress,
-) -> tuple[ZeroShotReport | None, str | None]:
-    """The zero-shot report on split.test, or (None, why it could not be computed)."""
+) -> tuple[ZeroShotReport | None, str | None, Recording | None]:
+    """The zero-shot report on split.test and the model, recorded; or (None, why it could not
+    be computed, None)."""
     progress.start_stage(ZERO_SHOT)
     try:
+        model = Recording(loader())
         report = evaluate_zero_shot(
-            loader(),
+            model,
             split.test,
             split.class_names,
             mapping,
@@ -173,10 +198,17 @@ def _zero_shot_baseline(
         )
     except ModelUnavailableError as exc:
         logger.warning("Continuing without the zero-shot baseline: %s", exc)
-        return None, str(exc)
+        return None, str(exc), None
     finally:
         progress.end_stage()
-    return report, None
+    return report, None, model
+
+
+def _mapping_extras(report: ZeroShotReport | None, edited: bool) -> dict[str, dict]:
+    """The mapping the baseline used, with each class's reason (zero_shot_mapping.json)."""
+    if report is None or not report.labels:
+        return {}
+    return {MAPPING_DOCUMENT: mapping_record(report.result, report.labels, edited).to_dict()}
 
 
 def _save_cancelled(store: RunStore, run: Run) -> None:

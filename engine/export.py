@@ -1,5 +1,6 @@
 """Export a run's model as one zip that works without Transfer Lab: the model (.keras,
-SavedModel or TFLite), labels.txt, input.json (what the model expects) and a README."""
+SavedModel, or TFLite at float32, float16 or int8), labels.txt, input.json (what the model
+expects) and a README."""
 
 from __future__ import annotations
 
@@ -10,16 +11,29 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import tensorflow as tf
-
 from engine.backbones import get_backbone
 from engine.classifiers import load_run_classifier
 from engine.errors import RunStoreError, first_line
+from engine.quantize import TFLITE_FORMATS, calibration, calibration_photos, to_tflite
 from engine.run_record import RunInfo
 from engine.runs import TMP_PREFIX, RunStore
+from engine.settings import DEFAULT_MAX_IMAGE_PIXELS
 from engine.store_files import fsync_file
 
-MODEL_FILES = {"keras": "model.keras", "savedmodel": "savedmodel", "tflite": "model.tflite"}
+MODEL_FILES = {
+    "keras": "model.keras",
+    "savedmodel": "savedmodel",
+    "tflite": "model.tflite",
+    "tflite-float16": "model-float16.tflite",
+    "tflite-int8": "model-int8.tflite",
+}
+_PRECISION = {
+    "tflite-float16": "Weights stored as float16 (half the size); it computes in float32.\n",
+    "tflite-int8": (
+        "Weights and activations are 8-bit integers, calibrated on the run's training photos; "
+        "inputs and outputs stay float32.\n"
+    ),
+}
 _HOW_TO_LOAD = {
     "keras": (
         "import keras\n"
@@ -33,7 +47,7 @@ _HOW_TO_LOAD = {
     ),
     "tflite": (
         "from ai_edge_litert.interpreter import Interpreter  # or tf.lite.Interpreter\n"
-        'interpreter = Interpreter(model_path="model.tflite")\n'
+        'interpreter = Interpreter(model_path="{file}")\n'
         "interpreter.allocate_tensors()\n"
         'interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images)\n'
         "interpreter.invoke()\n"
@@ -42,13 +56,18 @@ _HOW_TO_LOAD = {
 }
 
 
-def export(store: RunStore, run_id: str, fmt: str) -> Path:
+def export(
+    store: RunStore, run_id: str, fmt: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> Path:
     """Write the run's export bundle for fmt once (under the run folder) and return the zip.
+
+    tflite-int8 is calibrated on the run's training photos (decoded within max_pixels).
 
     Raises:
         ConfigError: unknown format.
         RunNotFoundError: no such run, or it has no model.
         RunStoreError: the file cannot be written or converted.
+        DatasetError: tflite-int8 of a run whose training photos are unknown or gone.
     """
     target = store.export_path(run_id, fmt)
     if target.is_file() and not target.is_symlink():  # written atomically: complete
@@ -60,7 +79,7 @@ def export(store: RunStore, run_id: str, fmt: str) -> Path:
         work.mkdir(parents=True)
         bundle = work / "bundle"
         bundle.mkdir()
-        _write_model(store, info, fmt, bundle)
+        _write_model(store, info, fmt, bundle, max_pixels)
         (bundle / "labels.txt").write_text("\n".join(info.class_names) + "\n", encoding="utf-8")
         spec = json.dumps(info.input_spec(), indent=1)
         (bundle / "input.json").write_text(spec + "\n", encoding="utf-8")
@@ -89,15 +108,20 @@ def _check_inside(target: Path, store: RunStore) -> None:
         )
 
 
-def _write_model(store: RunStore, info: RunInfo, fmt: str, bundle: Path) -> None:
+def _write_model(store: RunStore, info: RunInfo, fmt: str, bundle: Path, max_pixels: int) -> None:
     if fmt == "keras":
         shutil.copyfile(store.model_path(info.run_id), bundle / MODEL_FILES["keras"])
         return
-    model = load_run_classifier(store, info.run_id).model
+    classifier = load_run_classifier(store, info.run_id)
+    representative = None
+    if fmt == "tflite-int8":  # before the slow SavedModel export: fail fast without photos
+        photos = calibration_photos(store.load(info.run_id))
+        representative = calibration(photos, classifier.input_size, max_pixels)
     saved_model = bundle / MODEL_FILES["savedmodel"]
-    model.export(str(saved_model), format="tf_saved_model", verbose=False)
-    if fmt == "tflite":
-        (bundle / MODEL_FILES["tflite"]).write_bytes(_to_tflite(saved_model, info.run_id))
+    classifier.model.export(str(saved_model), format="tf_saved_model", verbose=False)
+    if fmt in TFLITE_FORMATS:
+        flatbuffer = to_tflite(saved_model, info.run_id, fmt, representative)
+        (bundle / MODEL_FILES[fmt]).write_bytes(flatbuffer)
         shutil.rmtree(saved_model)
 
 
@@ -108,22 +132,19 @@ def _readme(info: RunInfo, fmt: str) -> str:
         f"Classes (labels.txt): {', '.join(info.class_names)}\n"
         f"Input: float32 RGB pixels in [0, 255], shape [N, {size}, {size}, 3]; resize each photo "
         f"to {size}x{size}. Preprocessing is inside the model. Output: one probability per "
-        "class, in the order of labels.txt. Details in input.json.\n\n"
-        f"Load it:\n\n{_HOW_TO_LOAD[fmt]}\n"
+        "class, in the order of labels.txt. Details in input.json.\n"
+        f"{_PRECISION.get(fmt, '')}\n"
+        f"Load it:\n\n{_how_to_load(fmt)}\n"
     )
+
+
+def _how_to_load(fmt: str) -> str:
+    if fmt in TFLITE_FORMATS:
+        return _HOW_TO_LOAD["tflite"].replace("{file}", MODEL_FILES[fmt])
+    return _HOW_TO_LOAD[fmt]
 
 
 def _zip_folder(folder: Path, archive: Path, top: str) -> None:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
             zf.write(path, Path(top) / path.relative_to(folder))
-
-
-def _to_tflite(saved_model: Path, run_id: str) -> bytes:
-    try:
-        return tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
-    except Exception as exc:  # the converter raises its own ConverterError and others
-        raise RunStoreError(
-            f"Run '{run_id}' could not be converted to TFLite: {first_line(exc)}. "
-            "Export it as keras or savedmodel instead."
-        ) from exc

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import disk
 from engine.backbones import Backbone
 from engine.runtime import CONVERSION_VERSION
 from engine.settings import Settings
@@ -60,6 +61,7 @@ def read(file: Path | None, paths: Sequence[Path], feature_dim: int) -> np.ndarr
     if features.shape != (len(cached_paths), feature_dim):
         logger.warning("Ignoring feature cache %s: unexpected shape", file)
         return None
+    disk.touch(file)  # recently used: evicted last, kept TLAB_KEEP_DAYS from now
     rows = {path: row for row, path in enumerate(cached_paths)}
     try:
         return features[[rows[str(path)] for path in paths]].astype(np.float32)
@@ -67,8 +69,13 @@ def read(file: Path | None, paths: Sequence[Path], feature_dim: int) -> np.ndarr
         return None
 
 
-def write(file: Path | None, paths: Sequence[Path], features: np.ndarray) -> None:
-    """Atomically store features (temp file + os.replace); a failure only costs the speed-up."""
+def write(
+    file: Path | None, paths: Sequence[Path], features: np.ndarray, cap_mb: int | None = None
+) -> None:
+    """Atomically store features (temp file + os.replace); a failure only costs the speed-up.
+
+    With cap_mb, the least recently used cache files then go until the cache fits in it.
+    """
     if file is None:
         return
     temp_name = None
@@ -78,6 +85,9 @@ def write(file: Path | None, paths: Sequence[Path], features: np.ndarray) -> Non
             temp_name = handle.name
             np.savez(handle, paths=np.array([str(p) for p in paths]), features=features)
         os.replace(temp_name, file)
+        if cap_mb is not None:
+            others = (path for path in file.parent.glob("*.npz") if path != file)
+            disk.evict_least_recent([*others, file], cap_mb)
     except OSError as exc:
         logger.warning("Could not write the feature cache %s: %s", file, exc)
         if temp_name is not None:

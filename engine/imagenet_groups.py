@@ -58,6 +58,7 @@ GROUPS: dict[str, tuple[int, ...]] = {
     "fruit": _span(949, 958),  # Granny Smith .. pomegranate
     "vegetable": _span(937, 947),  # head cabbage .. cardoon
     "mushroom": (948,) + _span(992, 998),  # mushroom, coral fungus .. bolete
+    "chicken": (8, 9),  # cock, hen (WordNet files them under 'bird', not 'chicken')
 }
 
 # Other names people give a group's classes (normalised, singular).
@@ -88,4 +89,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sheep": ("ram", "bighorn"),
     "horse": ("sorrel",),  # the automatic rule would pick 'river horse', a hippopotamus
     "laptop": ("laptop", "notebook"),
+    "rooster": ("cock",),  # WordNet's rooster is a chicken, ImageNet's cock an adult male bird
+    "tv": ("television",),
+    "fridge": ("refrigerator",),
 }

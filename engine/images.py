@@ -85,13 +85,14 @@ def thumbnail_jpeg(
     size: int = 192,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     border: str | None = None,
+    quality: int = 85,
 ) -> bytes:
     """JPEG bytes of a square, centre-cropped thumbnail, optionally framed in a colour."""
     picture = thumbnail(source, size, max_pixels, square=True)
     if border is not None:
         picture = ImageOps.expand(picture, border=max(3, size // 40), fill=border)
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=85)
+    picture.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
 
 

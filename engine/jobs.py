@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import priority
+from engine import priority, train_lock
+from engine.access import require_editor
 from engine.config import TrainConfig
 from engine.errors import JobBusyError, TrainingCancelled, TransferLabError
 from engine.events import History, ProgressEvent, format_seconds
@@ -119,11 +120,18 @@ class JobManager:
 
         zero_shot: optional loader of the zero-shot model (e.g. a cached one), passed to the runner.
         """
+        require_editor(self.settings, "start a training")
         with self._lock:
             if self._record["state"] == "running":
                 raise JobBusyError(
                     f"A training is already running (started {self._started_text}); "
                     "wait for it or cancel it."
+                )
+            elsewhere = train_lock.holder(self.settings.runs_dir)
+            if elsewhere is not None:
+                raise JobBusyError(
+                    f"A training is already running into {self.settings.runs_dir} ({elsewhere}); "
+                    "wait for it to finish."
                 )
             job_id = uuid.uuid4().hex[:8]
             self._record = _as_record(
@@ -211,7 +219,9 @@ class JobManager:
         title, train_seconds = "", None
         try:
             self._yield_to_requests()
-            info = self._runner(data_dir, config, self.settings, **kwargs)
+            what = f"the app's training of {Path(data_dir).name}"
+            with train_lock.training_lock(self.settings.runs_dir, what):
+                info = self._runner(data_dir, config, self.settings, **kwargs)
             run_id, state, title = info.run_id, "done", info.title
             train_seconds = info.train_seconds
             if info.test_accuracy is not None:

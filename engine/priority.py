@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import threading
+from collections.abc import Iterator
+from typing import TypeVar
 
 BACKGROUND_NICE = 10  # weight 110 vs 1024 at nice 0: requests get ~90% of a contended core
 TENSORFLOW_POOLS = ("tf_",)  # thread names of TensorFlow's compute and tf.data pools
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def supported() -> bool:
@@ -58,3 +62,53 @@ def _native_threads(prefixes: tuple[str, ...]) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def in_background(items: Iterator[T]) -> Iterator[T]:
+    """items, each computed in a thread at BACKGROUND_NICE (with the threads it starts:
+    decoding, LiteRT's workers) while the caller uses the one before.
+
+    The caller's thread keeps its priority (a page draws progress from it). Errors reach the
+    caller; closing the iterator stops the work after the item being computed.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        lower_this_thread(tensorflow_pools=False)
+        try:
+            for item in items:
+                if not _hand_over(handoff, ("item", item), stop):
+                    return
+            _hand_over(handoff, ("end", None), stop)
+        except BaseException as error:  # the caller re-raises it; nothing else would see it
+            _hand_over(handoff, ("error", error), stop)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="background-work", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _hand_over(handoff: queue.Queue, message: tuple[str, object], stop: threading.Event) -> bool:
+    """Put message for the caller; False when the caller stopped listening."""
+    while not stop.is_set():
+        try:
+            handoff.put(message, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

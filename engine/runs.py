@@ -13,25 +13,28 @@ import os
 import re
 import secrets
 import shutil
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.access import can_change, read_only_error
 from engine.errors import ConfigError, RunNotFoundError, RunStoreError, first_line
+from engine.run_ids import is_run_id, reserve_id
 from engine.run_record import Run, RunInfo
 from engine.schema import Fields, RecordError
+from engine.settings import Settings
 from engine.store_files import (
     fsync_dir,
     fsync_file,
     is_link_or_missing,
     read_json,
+    remove_stale_dirs,
     replace_json,
     write_json,
 )
 
-EXPORT_FORMATS = ("keras", "savedmodel", "tflite")
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "tflite-float16", "tflite-int8")
 
 RUN_FILE = "run.json"
 SPLIT_FILE = "split.json"
@@ -46,8 +49,6 @@ STALE_TMP_SECONDS = 3600  # a save takes seconds; an hour-old temp folder is fro
 # Documents later features add to a run (insight.json, calibration.json, ...): plain names.
 _EXTRA_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _CORE_FILES = {"run", "config", "history", "metrics", "predictions", "split"}
-# Ids come from users (URLs, CLI); one safe path component that cannot name a hidden/temp folder.
-_RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # What reading a half-written, hand-edited or foreign run folder raises.
 _DAMAGED = (OSError, ValueError, RecordError)
 
@@ -74,16 +75,17 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def new_run_id() -> str:
-    """A sortable, filesystem-safe id: UTC timestamp plus a short random suffix."""
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
 class RunStore:
     """Runs under one folder; a run is visible only once completely written (temp dir + rename)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, read_only: bool = False) -> None:
         self.root = Path(root)
+        self.read_only = read_only  # viewer mode: every change raises ReadOnlyError
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RunStore:
+        """The store of settings.runs_dir, read-only in viewer mode (TLAB_MODE=viewer)."""
+        return cls(settings.runs_dir, read_only=not can_change(settings))
 
     def save(self, run: Run, classifier: SavesModel | None = None) -> str:
         """Write a run (its model as model.keras when given) and return its id.
@@ -94,10 +96,13 @@ class RunStore:
         Raises:
             RunStoreError: the folder cannot be written (read-only, disk full, ...).
         """
-        run_id = self._unused_id()
-        info = dataclasses.replace(run.info, run_id=run_id, created=run.info.created or utc_now())
-        tmp = self._make_temp_dir(run_id)
+        self._writable("save a run")
+        tmp = self._make_temp_dir(secrets.token_hex(6))
+        run_id = ""
         try:
+            run_id = reserve_id(self.root)  # its empty folder, replaced by the rename
+            created = run.info.created or utc_now()
+            info = dataclasses.replace(run.info, run_id=run_id, created=created)
             write_json(tmp / "config.json", dataclasses.asdict(info.config))
             write_json(tmp / "history.json", run.history.values)
             write_json(tmp / "metrics.json", run.metrics_dict())
@@ -116,6 +121,9 @@ class RunStore:
             os.rename(tmp, self.root / run_id)
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if run_id:
+                with contextlib.suppress(OSError):
+                    (self.root / run_id).rmdir()  # the reservation, if the rename never happened
             if isinstance(exc, OSError):
                 raise self._save_error(exc) from exc
             raise
@@ -162,6 +170,7 @@ class RunStore:
 
     def set_notes(self, run_id: str, notes: str) -> RunInfo:
         """Replace the run's notes (run.json is rewritten atomically). Raises RunStoreError."""
+        self._writable("change a run's notes")
         info = dataclasses.replace(self.info(run_id), notes=notes.strip())
         self._replace_json(self.root / info.run_id / RUN_FILE, info.to_dict())
         return info
@@ -173,6 +182,7 @@ class RunStore:
         Raises:
             RunNotFoundError: no such run. RunStoreError: the folder cannot be written.
         """
+        self._writable("save to a run")
         folder = self._folder(run_id)
         self._replace_json(folder / _extra_file(name), document)
 
@@ -193,6 +203,7 @@ class RunStore:
 
     def pin_demo(self, run_id: str | None) -> None:
         """Make the Demo page show this run (None: back to the newest default-recipe run)."""
+        self._writable("pin a run for the Demo")
         pin = self.root / DEMO_PIN_FILE
         if run_id is None:
             pin.unlink(missing_ok=True)
@@ -230,7 +241,9 @@ class RunStore:
         Raises:
             ConfigError: fmt is not one of EXPORT_FORMATS.
             RunNotFoundError: no such run, it has no model, or its export folder is a link.
+            ReadOnlyError: viewer mode.
         """
+        self._writable("export a run")
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(
                 f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORT_FORMATS)}."
@@ -246,12 +259,15 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, damaged ones too. Raises RunNotFoundError, RunStoreError."""
+        self._writable("delete a run")
         folder = self._folder(run_id, must_be_readable=False)
         # Rename first so readers never see a half-deleted run.
-        doomed = self.root / f"{TMP_PREFIX}del-{folder.name}-{secrets.token_hex(2)}"
+        doomed = self.root / f"{TMP_PREFIX}del-{folder.name}-{secrets.token_hex(4)}"
         try:
             os.rename(folder, doomed)
             (doomed / TMP_MARKER).touch()
+        except FileNotFoundError as exc:
+            raise _deleted_meanwhile(folder.name) from exc
         except OSError as exc:
             raise RunStoreError(
                 f"Could not delete run '{folder.name}' in {self.root}: {first_line(exc)}. "
@@ -272,7 +288,7 @@ class RunStore:
             ) from exc
         runs, damaged = [], []
         for folder in folders:
-            if folder.name.startswith(".") or not _RUN_ID_PATTERN.fullmatch(folder.name):
+            if folder.name.startswith(".") or not is_run_id(folder.name):
                 continue
             if folder.is_symlink():
                 damaged.append(DamagedRun(folder.name, "the run folder is a symbolic link"))
@@ -282,6 +298,8 @@ class RunStore:
             try:
                 runs.append(_read_info(folder))
             except _DAMAGED as exc:
+                if not folder.exists():
+                    continue  # deleted by another process while we listed
                 logger.warning("Damaged run folder %s: %s", folder, exc)
                 damaged.append(DamagedRun(folder.name, first_line(exc)))
         return runs, damaged
@@ -310,14 +328,9 @@ class RunStore:
             "Free some space or point TLAB_RUNS_DIR at a writable folder."
         )
 
-    def _unused_id(self) -> str:
-        while True:
-            run_id = new_run_id()
-            if (
-                not (self.root / run_id).exists()
-                and not (self.root / f"{TMP_PREFIX}{run_id}").exists()
-            ):
-                return run_id
+    def _writable(self, action: str) -> None:
+        if self.read_only:
+            raise read_only_error(action)
 
     def _folder(self, run_id: str, must_be_readable: bool = True) -> Path:
         """The folder of an existing run; 'latest' resolves to the newest complete one."""
@@ -329,7 +342,7 @@ class RunStore:
                     "(Train page or `python -m engine train --data DIR`)."
                 )
             run_id = complete[0].run_id
-        if not _RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
+        if not is_run_id(run_id):
             raise RunNotFoundError(
                 f"'{run_id}' is not a run id; ids look like 20261123-181500-a1b2 "
                 "(see the Runs page or `python -m engine runs`)."
@@ -348,24 +361,30 @@ class RunStore:
         return folder
 
     def _damaged_error(self, folder: Path, exc: Exception) -> RunNotFoundError:
+        if not folder.exists():
+            return _deleted_meanwhile(folder.name)
         return RunNotFoundError(
             f"Run '{folder.name}' in {self.root} is damaged ({first_line(exc)}); "
             "delete it and train again."
         )
 
     def _remove_stale_temp_dirs(self) -> None:
-        """Delete temp folders this store made that a killed save or delete left behind over an
-        hour ago; only in a folder marked as a run store, and only folders marked as its own."""
+        """Delete what killed saves and deletes left over an hour ago: temp folders marked as
+        the store's own, and empty folders that reserved an id; only in a marked run store."""
         if not (self.root / STORE_MARKER).is_file():
             return
-        cutoff = time.time() - STALE_TMP_SECONDS
-        for folder in self.root.glob(f"{TMP_PREFIX}*"):
-            try:
-                ours = not folder.is_symlink() and (folder / TMP_MARKER).is_file()
-                if ours and folder.stat().st_mtime < cutoff:
-                    shutil.rmtree(folder, ignore_errors=True)
-            except OSError:
-                continue  # vanished meanwhile, or not ours to inspect
+        with contextlib.suppress(OSError):  # unreadable now: the listing will say so
+            reserved = [
+                folder
+                for folder in self.root.iterdir()
+                if is_run_id(folder.name) and not (folder / RUN_FILE).exists()
+            ]
+            remove_stale_dirs(reserved, STALE_TMP_SECONDS, marker=None)
+            remove_stale_dirs(self.root.glob(f"{TMP_PREFIX}*"), STALE_TMP_SECONDS, TMP_MARKER)
+
+
+def _deleted_meanwhile(run_id: str) -> RunNotFoundError:
+    return RunNotFoundError(f"Run '{run_id}' was deleted meanwhile (by another tab or process).")
 
 
 def _extra_file(name: str) -> str:

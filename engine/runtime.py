@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine import native_notices, priority
+from engine import disk, native_notices, priority
 from engine.errors import first_line
 from engine.settings import Settings
 
@@ -93,6 +93,7 @@ class Runtime:
         """The cached flatbuffer of key, converted and written atomically on first use."""
         path = self._path(key)
         with _CONVERTING:  # one conversion at a time: each takes seconds and lots of memory
+            disk.touch(path)  # in use: kept TLAB_KEEP_DAYS from now
             if not path.is_file():
                 data = convert()
                 path.parent.mkdir(parents=True, exist_ok=True)

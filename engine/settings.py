@@ -47,6 +47,8 @@ class Settings:
     zero_shot_model: str = DEFAULT_ZERO_SHOT_MODEL
     imagenet_labels: str = DEFAULT_IMAGENET_LABELS
     backbone_weights: str = "imagenet"
+    # The zero-shot model's Keras twin (1000-class top, same weights) for Grad-CAM heatmaps.
+    zero_shot_keras_weights: str = "imagenet"
     data_dir: Path | None = None
     runs_dir: Path = Path("runs")
     uploads_dir: Path = Path("uploads")
@@ -60,6 +62,9 @@ class Settings:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
     max_archive_files: int = 50_000
     max_archive_mb: int = 2_000
+    max_uploads_mb: int = 10_000  # all uploaded datasets together
+    max_cache_mb: int = 5_000  # the frozen-feature cache (least recently used files go first)
+    keep_days: int = 30  # uploads and caches unused this long are removed at start-up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +96,7 @@ class Settings:
             zero_shot_model=text("TLAB_ZERO_SHOT_MODEL", DEFAULT_ZERO_SHOT_MODEL),
             imagenet_labels=text("TLAB_IMAGENET_LABELS", DEFAULT_IMAGENET_LABELS),
             backbone_weights=text("TLAB_BACKBONE_WEIGHTS", "imagenet"),
+            zero_shot_keras_weights=text("TLAB_ZERO_SHOT_KERAS_WEIGHTS", "imagenet"),
             data_dir=Path(data_dir).expanduser() if data_dir else None,
             runs_dir=Path(text("TLAB_RUNS_DIR", "runs")).expanduser(),
             uploads_dir=Path(text("TLAB_UPLOADS_DIR", "uploads")).expanduser(),
@@ -104,6 +110,9 @@ class Settings:
             max_image_pixels=_int(env, "TLAB_MAX_IMAGE_PIXELS", cls.max_image_pixels),
             max_archive_files=_int(env, "TLAB_MAX_ARCHIVE_FILES", cls.max_archive_files),
             max_archive_mb=_int(env, "TLAB_MAX_ARCHIVE_MB", cls.max_archive_mb),
+            max_uploads_mb=_int(env, "TLAB_MAX_UPLOADS_MB", cls.max_uploads_mb),
+            max_cache_mb=_int(env, "TLAB_MAX_CACHE_MB", cls.max_cache_mb),
+            keep_days=_int(env, "TLAB_KEEP_DAYS", cls.keep_days),
         )
 
     @property
@@ -126,6 +135,7 @@ class Settings:
             "Zero-shot classifier": self.zero_shot_model,
             "ImageNet labels": self.imagenet_labels,
             "Backbone weights": self.backbone_weights,
+            "Zero-shot heatmap weights": self.zero_shot_keras_weights,
             "Sample data": str(self.data_dir) if self.data_dir else "(not set: TLAB_DATA_DIR)",
             "Runs folder": str(self.runs_dir),
         }

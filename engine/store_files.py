@@ -8,7 +8,10 @@ import json
 import math
 import os
 import secrets
+import shutil
 import stat
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,31 @@ def replace_json(path: Path, data: Any, temp_prefix: str) -> None:
         raise
 
 
+def replace_text(path: Path, text: str, temp_prefix: str = ".tmp-") -> None:
+    """replace_bytes of text in UTF-8 (newlines written as given)."""
+    replace_bytes(path, text.encode("utf-8"), temp_prefix)
+
+
+def replace_bytes(path: Path, data: bytes, temp_prefix: str = ".tmp-") -> None:
+    """Write data to path through a temp file beside it and a rename: readers see the old
+    file or the new one, and a link at path is replaced, never followed.
+
+    Raises:
+        OSError: the folder is not writable, path is a folder, or the disk is full.
+    """
+    tmp = path.with_name(f"{temp_prefix}{secrets.token_hex(4)}-{path.name}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def fsync_file(path: Path) -> None:
     """Flush a written file to disk before it is renamed into place."""
     with open(path, "rb") as file:
@@ -122,3 +150,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def remove_stale_dirs(folders: Iterable[Path], max_age: float, marker: str | None) -> None:
+    """Delete folders older than max_age seconds that are ours: those holding marker (with
+    everything in them), or, when marker is None, empty ones (rmdir refuses anything else).
+    Links are never followed or removed."""
+    cutoff = time.time() - max_age
+    for folder in folders:
+        try:
+            if folder.is_symlink() or folder.stat().st_mtime >= cutoff:
+                continue
+            if marker is None:
+                folder.rmdir()
+            elif (folder / marker).is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # vanished meanwhile, not empty, or not ours to inspect

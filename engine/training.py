@@ -270,7 +270,7 @@ class _Training:
         from_cache = features is not None
         if features is None:
             features = self._extract(Subset(paths, train.labels + validation.labels))
-            feature_cache.write(cache_file, paths, features)
+            feature_cache.write(cache_file, paths, features, self.settings.max_cache_mb)
         self._end()
         return features[: len(train)], features[len(train) :], from_cache
 

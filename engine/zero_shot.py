@@ -190,6 +190,7 @@ class ZeroShotReport:
     predicted: tuple[int | None, ...]  # dataset class index of the top-1 label, None if unmapped
     top_labels: tuple[str, ...]  # top-1 ImageNet label per image
     top_probs: tuple[float, ...]
+    labels: tuple[str, ...] = ()  # the classifier's ImageNet labels (the mapping's indices)
 
     @property
     def accuracy(self) -> float:
@@ -244,4 +245,5 @@ def evaluate_zero_shot(
         predicted=predicted,
         top_labels=tuple(classifier.class_names[index] for index in top_indices),
         top_probs=tuple(float(p) for p in probabilities[np.arange(len(best)), best]),
+        labels=tuple(classifier.class_names),
     )

@@ -1,7 +1,5 @@
 """Classify: one photo through the zero-shot and the trained model, side by side."""
 
-from pathlib import Path
-
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
@@ -9,8 +7,11 @@ from engine import images
 from engine.classifiers import Classifier
 from engine.run_record import RunInfo
 from engine.settings import Settings
-from ui import cache, models, session
+from ui import models, session
+from ui.calibration import render_trained_answer
 from ui.errors import guard
+from ui.heatmaps import render_heatmap_pair
+from ui.run_picker import pick_run
 from ui.setup import page_setup
 from ui.text import md
 from ui.topk_bars import render_topk
@@ -37,16 +38,7 @@ def photo_ui() -> UploadedFile | None:
 def run_ui(settings: Settings) -> RunInfo | None:
     """The trained run to compare with, None when there is none: newest first, those on the
     dataset this session uses before the others."""
-    runs = [info for info in cache.get_run_store(settings.runs_dir).list() if info.has_model]
-    folder, _ = session.dataset()
-    runs.sort(key=lambda info: folder is None or Path(info.dataset) != folder)  # stable
-    titles = {info.run_id: info.title for info in runs}
-    if st.session_state.get("classify_run") not in titles:
-        # Opened before this run existed (or after it was deleted): start on the newest
-        # instead of an empty choice that reads as "no trained run".
-        st.session_state.pop("classify_run", None)
-    run_id = st.selectbox("Trained run", list(titles), format_func=titles.get, key="classify_run")
-    info = next((info for info in runs if info.run_id == run_id), None)
+    info = pick_run(settings, "classify_run", prefer=session.dataset()[0])
     if info is not None:
         st.caption("Its classes: " + ", ".join(md(name) for name in info.class_names))
     return info
@@ -76,5 +68,8 @@ with right, guard(stop=False):
     if run is None:
         st.info("No trained run yet, so only the zero-shot answer is shown. Train one first.")
     else:
-        trained = models.load_run_model(settings, run.run_id)
-        render_answer(photo, trained, settings, "classify_ft")
+        answer, rule = models.trained_answer(settings, run.run_id, photo, TOP_K)
+        render_trained_answer(answer, rule, "classify_ft")
+if run is not None and st.toggle("Show where each model looks", key="classify_heatmaps"):
+    with guard(stop=False):
+        render_heatmap_pair(settings, run.run_id, photo.getvalue())

@@ -1,14 +1,13 @@
 """Data: choose a dataset (sample, folder, .zip); class balance, the split, samples, skips."""
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from engine.access import can_change
 from engine.config import TrainConfig
-from engine.data import archive
+from engine.data import archive, uploads
 from engine.data.archive import ZipImport
 from engine.data.paths import resolve_user_path
 from engine.data.scan import Skipped
@@ -23,6 +22,7 @@ from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
 from ui.tables import skipped_table, split_table
 from ui.text import md
+from ui.uploads import upload_copy
 
 SOURCES = ("Sample folder", "Folder path", "Upload a .zip")
 SAMPLES_PER_CLASS = 6
@@ -32,11 +32,7 @@ def import_upload(upload: UploadedFile, settings: Settings) -> ZipImport:
     """Extract an uploaded zip once (the same content again reuses its first extraction)."""
     archive.check_upload_size(upload.name, upload.size, settings)
     if session.imported(upload.file_id) is None:
-        with tempfile.TemporaryDirectory() as folder:
-            # Keep the uploaded name: the engine's messages and the new folder are named after it.
-            copy_path = Path(folder) / Path(upload.name).name
-            with copy_path.open("wb") as copy:
-                shutil.copyfileobj(upload, copy)
+        with upload_copy(upload) as copy_path:
             result = archive.import_zip_report(copy_path, settings)
         session.remember_import(upload.file_id, upload.name, result)
     return session.imported(upload.file_id)
@@ -47,8 +43,13 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
     name the dataset to the user)."""
     # The defaults follow the dataset already chosen: visiting this page never switches it.
     chosen = session.dataset_source(settings, SOURCES)
+    sources = SOURCES if can_change(settings) else SOURCES[:2]  # viewers upload nothing
     source = st.radio(
-        "Photos from", SOURCES, index=SOURCES.index(chosen), horizontal=True, key="data_source"
+        "Photos from",
+        sources,
+        index=sources.index(chosen) if chosen in sources else 0,
+        horizontal=True,
+        key="data_source",
     )
     if source == "Sample folder":
         if settings.data_dir is None:
@@ -63,7 +64,9 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         st.caption(f"Allowed under: {roots}. More folders can be allowed with TLAB_DATA_ROOTS.")
         folder = resolve_user_path(text, settings) if text.strip() else None
         return folder, (), str(folder)
-    upload = st.file_uploader("Dataset .zip, one folder per class", type=["zip"], key="data_zip")
+    upload = st.file_uploader(
+        "Dataset .zip, one folder per class", type=["zip"], key=session.uploader_key()
+    )
     if upload is not None:
         imported, name = import_upload(upload, settings), upload.name
     elif session.last_import() is not None:
@@ -73,7 +76,16 @@ def choose_folder_ui(settings: Settings) -> tuple[Path | None, tuple[Skipped, ..
         )
     else:
         return None, (), ""
+    delete_upload_ui(imported.folder, settings)
     return imported.folder, imported.skipped, f"the uploaded {name}"
+
+
+def delete_upload_ui(folder: Path, settings: Settings) -> None:
+    """Delete this session's uploaded dataset (its extracted photos) for good."""
+    if st.button("Delete this uploaded dataset", key="data_delete_upload"):
+        uploads.delete_upload(folder, settings)
+        session.forget_imports(settings)
+        st.rerun()
 
 
 settings = page_setup("Data")

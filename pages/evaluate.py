@@ -2,12 +2,17 @@
 
 import streamlit as st
 
+from engine.insight.flips import load_flip_board
 from ui import cache
+from ui.calibration import render_calibration
 from ui.confusion import render_confusion
 from ui.errors import guard
+from ui.flips import render_flip_board
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
 from ui.health import render_run_health
+from ui.mapping import render_run_mapping
+from ui.report import render_report_button
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
@@ -31,8 +36,13 @@ if run.info.status == "partial":
 render_headline(run)
 render_run_health(store, run_id)
 
+st.subheader("What training fixed, and what it broke")
+render_flip_board(load_flip_board(store, run), settings, "evaluate")
+
 st.subheader("Per class")
 st.dataframe(per_class_table(evaluation.metrics.per_class, run.zero_shot))
+with st.expander("Which ImageNet labels zero-shot counted as each class, and why"):
+    render_run_mapping(store, run)
 
 st.subheader("Confusion matrix")
 st.caption("Click a square to show its photos below (click it again to clear), or pick classes.")
@@ -44,7 +54,7 @@ true, predicted = render_confusion(
 )
 
 st.subheader("Test photos")
-render_gallery(evaluation, settings, true, predicted)
+render_gallery(evaluation, settings, true, predicted, run.info.run_id)
 st.download_button(
     "Download every test photo's predictions (CSV)",
     evaluation.predictions_csv(),
@@ -53,3 +63,7 @@ st.download_button(
     key="evaluate_csv",
     icon=":material/download:",
 )
+render_report_button(settings, run.info.run_id, key="evaluate_report")
+
+st.subheader("How far to trust its confidence")
+render_calibration(store, settings, run_id, "evaluate")

@@ -4,16 +4,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.access import can_change
 from engine.config import TrainConfig
 from engine.data.split import find_split_file
 from engine.errors import JobBusyError
 from engine.evaluation import round_robin
+from engine.insight.flips import load_flip_board
 from engine.run_record import Run, RunInfo
 from engine.runs import RunStore
 from engine.settings import Settings
 from ui import cache, models, session
 from ui.curves import render_curves
 from ui.errors import guard
+from ui.flips import render_flip_counts
 from ui.gallery import row_card
 from ui.headline import render_headline
 from ui.image_grid import render_grid
@@ -55,13 +58,22 @@ def start_fresh_run(settings: Settings, store: RunStore) -> None:
 
 
 def render_story(run: Run, pinned: bool, settings: Settings) -> None:
-    """Which run this is, the headline numbers, photos only fine-tuning gets right, curves."""
+    """Which run this is, the headline numbers, what training fixed (counts, then photos only
+    fine-tuning gets right), curves."""
     origin = "pinned on the Runs page" if pinned else "the newest made with the default recipe"
     st.caption(f"Showing run **{md(run.info.title)}** ({origin}).")
     render_headline(run)
+    board = load_flip_board(cache.get_run_store(settings.runs_dir), run)
+    if board is not None:
+        st.subheader("What training fixed, and what it broke")
+        render_flip_counts(board)
     wins = round_robin(run.evaluation.wins(), NUM_WINS)
     if wins:
         st.subheader("Zero-shot wrong, trained model right")
+        st.caption(
+            "Taken from every class in turn, including those ImageNet has no label for (the "
+            "zero-shot model could never name them; the counts above keep them apart)."
+        )
         render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
     render_curves(run.history, key="home_curves")
@@ -92,12 +104,16 @@ st.caption(
     )
 )
 left, right = st.columns([1, 3])
+if demo is None and not can_change(settings):
+    st.info("No demo run yet, and viewer mode cannot train one (TLAB_MODE=viewer).")
+    st.stop()
 if left.button("Run the demo", type="primary", key="home_run", icon=":material/play_arrow:"):
     session.request_demo()
     if demo is None:
         with guard(stop=False):
             start_fresh_run(settings, store)
-if demo is not None and right.button("Train a fresh one with the defaults", key="home_fresh"):
+fresh = demo is not None and can_change(settings)
+if fresh and right.button("Train a fresh one with the defaults", key="home_fresh"):
     session.request_demo()
     with guard(stop=False):
         start_fresh_run(settings, store)

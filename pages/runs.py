@@ -4,10 +4,12 @@ import streamlit as st
 
 from engine.run_record import RunInfo
 from engine.runs import EXPORT_FORMATS, RunStore
+from engine.settings import Settings
 from ui import cache, models, session
 from ui.curves import METRICS, compare_figure
 from ui.errors import guard
-from ui.exports import render_input_spec
+from ui.exports import render_export_checks, render_input_spec
+from ui.report import render_report_button
 from ui.setup import page_setup
 from ui.tables import compare_table, config_table, runs_table
 from ui.text import md
@@ -48,15 +50,15 @@ def notes_ui(store: RunStore, info: RunInfo) -> None:
         st.rerun()
 
 
-def export_ui(store: RunStore, info: RunInfo) -> None:
-    """Write the model in the chosen format (with labels and input spec), then offer it."""
+def export_ui(settings: Settings, info: RunInfo) -> None:
+    """Write the model in the chosen format (with labels and input spec), check the written
+    file on the test photos, then offer it."""
     render_input_spec(info)
     fmt = st.radio("Format", EXPORT_FORMATS, horizontal=True, key="runs_export_format")
     if st.button("Prepare download", key="runs_export"):
-        with st.spinner("Exporting the model..."):
-            session.remember_export(
-                info.run_id, fmt, models.export_run(store.root, info.run_id, fmt)
-            )
+        with st.spinner("Exporting the model, then checking it on the test photos..."):
+            path, _ = models.export_checked(settings, info.run_id, fmt)
+            session.remember_export(info.run_id, fmt, path)
     path = session.exported(info.run_id, fmt)
     if path is not None:
         st.download_button(
@@ -82,6 +84,8 @@ def damaged_ui(store: RunStore) -> None:
     for damaged in store.damaged():
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.warning(f"Run {md(damaged.run_id)} is damaged and left out: {md(damaged.reason)}.")
+        if store.read_only:
+            continue
         if right.button("Delete it", key=f"runs_delete_damaged_{damaged.run_id}"):
             store.delete(damaged.run_id)
             st.rerun()
@@ -95,8 +99,9 @@ with guard():
 if not runs:
     st.info("No runs yet: start one on the Train page (or the Demo).")
     st.stop()
+named = {info.run_id: cache.run_named_accuracy(settings.runs_dir, info.run_id) for info in runs}
 st.dataframe(
-    runs_table(runs),
+    runs_table(runs, named),
     hide_index=True,
     key="runs_table",
     column_config={
@@ -114,17 +119,25 @@ titles = {info.run_id: info.title for info in runs}
 with_model = [info.run_id for info in runs if info.has_model]
 first = list(titles).index(with_model[0]) if with_model else 0
 run_id = st.selectbox("Run", list(titles), index=first, format_func=titles.get, key="runs_selected")
+if run_id in with_model:  # viewers too: a report changes nothing
+    render_report_button(settings, run_id, key="runs_report")
 info = next(info for info in runs if info.run_id == run_id)
-notes_column, export_column, delete_column = st.columns(3)
-with notes_column, guard(stop=False):
-    st.markdown(f"**{info.status}** · id {md(info.run_id)}")
-    notes_ui(store, info)
-with export_column, guard(stop=False):
-    st.subheader("Export")
-    if info.has_model:
-        export_ui(store, info)
-    else:
-        st.info("This run was cancelled before it had a model, so there is nothing to export.")
-with delete_column, guard(stop=False):
-    st.subheader("Delete")
-    delete_ui(store, run_id)
+st.markdown(f"**{info.status}** · id {md(info.run_id)}")
+if store.read_only:
+    st.caption(f"Notes: {md(info.notes) or 'none'}")
+    st.info("Viewer mode: runs can be looked at, not changed, exported or deleted.")
+else:
+    notes_column, export_column, delete_column = st.columns(3)
+    with notes_column, guard(stop=False):
+        notes_ui(store, info)
+    with export_column, guard(stop=False):
+        st.subheader("Export")
+        if info.has_model:
+            export_ui(settings, info)
+        else:
+            st.info("This run was cancelled before it had a model, so there is nothing to export.")
+    with delete_column, guard(stop=False):
+        st.subheader("Delete")
+        delete_ui(store, run_id)
+with guard(stop=False):
+    render_export_checks(store, run_id)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from engine.access import can_change
 from engine.errors import JobBusyError
 from ui import cache, models, session
 from ui.errors import guard
@@ -19,7 +20,11 @@ st.caption(
     f"{'edited' if mapping else 'automatic'}"
 )
 manager = cache.get_job_manager(settings)
-config = config_form_ui(settings)
+config = None
+if can_change(settings):
+    config = config_form_ui(settings)
+else:
+    st.info("Viewer mode: trainings can be watched here, not started (TLAB_MODE=viewer).")
 if config is not None:
     with guard(stop=False):
         try:

@@ -25,7 +25,7 @@ from engine.runs import EXPORT_FORMATS, RunStore
 from engine.settings import Settings
 from tests.conftest import write_image
 from tests.engine import badfiles
-from tests.engine.test_runs import CLASSES, tiny_classifier
+from tests.support.photo_run import save_photo_run, write_photos
 from tests.support.runs import make_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,8 @@ def test_exports_are_written_only_inside_their_run_folder(tmp_path, monkeypatch)
     # a relative path or the runs root would show up here, as the working directory is tmp_path.
     monkeypatch.chdir(tmp_path)
     store = RunStore(tmp_path / "runs")
-    run_id = store.save(make_run(CLASSES), tiny_classifier())
+    # Photos on disk: int8 is calibrated on the run's training photos.
+    run_id = save_photo_run(store, write_photos(tmp_path / "photos"), None)
     run_folder = store.root / run_id
     before = files_under(tmp_path)
 

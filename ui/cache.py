@@ -10,9 +10,12 @@ from pathlib import Path
 import streamlit as st
 
 from engine import images
+from engine.access import can_change
 from engine.data.scan import Dataset, scan_dataset
+from engine.errors import RunNotFoundError
 from engine.housekeeping import clean_leftovers
 from engine.jobs import JobManager
+from engine.mapping_record import named_accuracy
 from engine.runs import RunStore
 from engine.settings import Settings
 
@@ -28,8 +31,8 @@ def get_settings() -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def get_run_store(runs_dir: Path) -> RunStore:
-    """The run store every page and session reads."""
-    return RunStore(runs_dir)
+    """The run store every page and session reads (read-only in viewer mode)."""
+    return RunStore(runs_dir, read_only=not can_change(get_settings()))
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,6 +75,16 @@ def thumbnail(
     path = Path(path)
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     return _thumbnail(str(path), mtime, size, border, settings.max_image_pixels)
+
+
+@st.cache_data(show_spinner=False, max_entries=1_000)
+def run_named_accuracy(runs_dir: Path, run_id: str) -> float | None:
+    """Zero-shot accuracy on the classes ImageNet can name (a run's figures never change);
+    None when the run has no baseline or its files cannot be read."""
+    try:
+        return named_accuracy(get_run_store(runs_dir), run_id)
+    except RunNotFoundError:
+        return None
 
 
 def folder_stamp(root: Path) -> tuple[tuple[str, int], ...]:

@@ -2,88 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import partial
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from ui.text import label
+from engine.figures import confusion_figure, plain_label
+
+__all__ = ["ANY", "confusion_figure", "render_confusion"]
 
 ANY = "(any)"
-
-
-def confusion_figure(
-    confusion: Sequence[Sequence[int]], class_names: Sequence[str], normalised: bool = False
-) -> go.Figure:
-    """Rows = true class, columns = predicted class, one square per cell.
-
-    normalised colours and labels each cell by its share of the true class's photos (rows sum
-    to 100%), so a small class's mistakes show as clearly as a large one's.
-
-    Squares of a scatter trace, not a go.Heatmap: Streamlit's on_select reports nothing
-    for heatmap cells (streamlit/streamlit#8760), but it does report scatter points.
-    """
-    cells = []
-    shown = [label(name) for name in class_names]  # plotly renders tags in labels
-    for i, true in enumerate(shown):
-        total = sum(confusion[i]) or 1
-        for j, predicted in enumerate(shown):
-            count = confusion[i][j]
-            cells.append((true, predicted, count, count / total))
-    values = [share if normalised else count for _, _, count, share in cells]
-    texts = [f"{share:.0%}" if normalised else str(count) for _, _, count, share in cells]
-    size = max(18, min(70, 420 // max(1, len(class_names))))
-    darkest = max(values, default=0)
-    # White on the dark squares, dark on the light ones, so every count stays readable.
-    text_colors = ["#ffffff" if value > darkest / 2 else "#1f2937" for value in values]
-    figure = go.Figure(
-        go.Scatter(
-            x=[predicted for _, predicted, _, _ in cells],
-            y=[true for true, _, _, _ in cells],
-            mode="markers+text",
-            text=texts,
-            textfont={"color": text_colors},
-            customdata=[count for _, _, count, _ in cells],
-            marker={
-                "symbol": "square",
-                "size": size,
-                "color": values,
-                "colorscale": "Blues",
-                "cmin": 0,
-                "showscale": True,
-                "colorbar": _colorbar(darkest, normalised),
-                "line": {"width": 1, "color": "#cbd5e1"},
-            },
-            # Plotly fades the squares that are not clicked; keep them and their counts legible.
-            unselected={"marker": {"opacity": 0.75}, "textfont": {"color": "#1f2937"}},
-            selected={"marker": {"opacity": 1.0}},
-            hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} photos<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        xaxis={"title": "predicted", "type": "category", "categoryarray": shown},
-        yaxis={
-            "title": "true",
-            "type": "category",
-            "categoryarray": shown,
-            "autorange": "reversed",
-        },
-        # Square cells: as wide as tall, whatever the page width.
-        height=140 + size * len(class_names),
-        width=240 + int(size * 1.15) * len(class_names),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        clickmode="event+select",
-    )
-    return figure
-
-
-def _colorbar(darkest: float, normalised: bool) -> dict:
-    """Whole-number ticks for counts (a 2-class matrix of 3 photos must not show 0.5)."""
-    if normalised:
-        return {"tickformat": ".0%", "title": "share"}
-    return {"dtick": max(1, math.ceil(darkest / 5)), "tickformat": "d", "title": "photos"}
 
 
 def _copy_selection_to_filters(
@@ -131,7 +59,7 @@ def render_confusion(
             chart_key,
             true_key,
             predicted_key,
-            {label(name): name for name in class_names},
+            {plain_label(name): name for name in class_names},
         ),
         selection_mode="points",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -43,13 +43,21 @@ def paginate(items: Sequence[T], per_page: int, key: str) -> Sequence[T]:
     return items[(page - 1) * per_page : page * per_page]
 
 
-def render_grid(cards: Sequence[Card], settings: Settings, columns: int = 4) -> None:
-    """Thumbnails in rows of `columns`; an unreadable photo shows its error instead."""
+def render_grid(
+    cards: Sequence[Card],
+    settings: Settings,
+    columns: int = 4,
+    below: Callable[[Card], None] | None = None,
+) -> None:
+    """Thumbnails in rows of `columns`; an unreadable photo shows its error instead. below
+    draws more under each card (e.g. a button)."""
     for start in range(0, len(cards), columns):
         row = st.columns(columns)
         for column, card in zip(row, cards[start : start + columns], strict=False):
             with column:
                 _render_card(card, settings)
+                if below is not None:
+                    below(card)
 
 
 def _render_card(card: Card, settings: Settings) -> None:

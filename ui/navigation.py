@@ -16,7 +16,9 @@ PAGES = (
     ("pages/zero_shot.py", "Zero-shot", ":material/visibility:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    ("pages/insight.py", "Insight", ":material/insights:"),
     ("pages/classify.py", "Classify", ":material/photo_camera:"),
+    ("pages/batch.py", "Batch classify", ":material/photo_library:"),
     ("pages/runs.py", "Runs", ":material/history:"),
 )
 PAGE_CONFIG = {"page_title": "Transfer Lab", "page_icon": ":material/science:", "layout": "wide"}

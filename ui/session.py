@@ -10,6 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.batch.photos import Photos
+from engine.batch.result import BatchResult
 from engine.data.archive import ZipImport
 from engine.data.split import find_split_file
 from engine.settings import Settings
@@ -25,6 +27,8 @@ EXPORTED = "runs_exported"  # (run id, format, path) of the last prepared downlo
 CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
+UPLOADER_GENERATION = "data_uploader_generation"  # bumped to empty the zip uploader
+FLIP_GROUP = "{}_flip_group"  # the flip-board box whose photos are open, per page
 
 
 def init(settings: Settings) -> None:
@@ -73,6 +77,13 @@ def save_mapping(dataset_dir: Path, edited: dict[str, list[int]] | None) -> None
         saved[str(dataset_dir)] = edited
 
 
+def replace_mapping(dataset_dir: Path, mapping: dict[str, list[int]], editor_key: str) -> None:
+    """Adopt a mapping changed outside its table (a suggestion accepted): the table's own
+    edits, kept under editor_key, would otherwise be laid over it again."""
+    save_mapping(dataset_dir, mapping)
+    st.session_state.pop(editor_key, None)
+
+
 def imported(file_id: str) -> ZipImport | None:
     return st.session_state.setdefault(IMPORTS, {}).get(file_id)
 
@@ -80,6 +91,21 @@ def imported(file_id: str) -> ZipImport | None:
 def remember_import(file_id: str, name: str, result: ZipImport) -> None:
     st.session_state.setdefault(IMPORTS, {})[file_id] = result
     st.session_state[LAST_IMPORT] = (name, result)
+
+
+def forget_imports(settings: Settings) -> None:
+    """After this session's upload was deleted: no upload, and the sample as the dataset."""
+    st.session_state.pop(LAST_IMPORT, None)
+    st.session_state.pop(IMPORTS, None)
+    st.session_state[UPLOADER_GENERATION] = st.session_state.get(UPLOADER_GENERATION, 0) + 1
+    st.session_state.pop(DATASET_DIR, None)
+    st.session_state.pop(SPLIT_FILE, None)
+    init(settings)
+
+
+def uploader_key() -> str:
+    """The Data page zip uploader's key: a new one empties it (Streamlit cannot clear it)."""
+    return f"data_zip_{st.session_state.get(UPLOADER_GENERATION, 0)}"
 
 
 def last_import() -> tuple[str, ZipImport] | None:
@@ -141,6 +167,40 @@ def train_values() -> dict | None:
 
 def remember_train_values(values: dict) -> None:
     st.session_state[TRAIN_VALUES] = dict(values)
+
+
+BATCH_IMPORTS = "batch_imports"  # uploaded file id -> Photos of a zip the Batch page extracted
+BATCH_RESULT = "batch_result"  # (photos folder, run id) and the BatchResult shown for them
+
+
+def batch_import(file_id: str) -> Photos | None:
+    return st.session_state.setdefault(BATCH_IMPORTS, {}).get(file_id)
+
+
+def remember_batch_import(file_id: str, photos: Photos) -> None:
+    st.session_state.setdefault(BATCH_IMPORTS, {})[file_id] = photos
+
+
+def batch_result(key: tuple[str, str | None]) -> BatchResult | None:
+    """The last batch result of these photos and run in this session (kept across reruns:
+    the CSV download reruns the page)."""
+    saved = st.session_state.get(BATCH_RESULT)
+    return saved[1] if saved and saved[0] == key else None
+
+
+def remember_batch_result(key: tuple[str, str | None], result: BatchResult) -> None:
+    st.session_state[BATCH_RESULT] = (key, result)
+
+
+def flip_group(key: str) -> str | None:
+    """The flip-board group whose photos the page shows (None: none open)."""
+    return st.session_state.get(FLIP_GROUP.format(key))
+
+
+def toggle_flip_group(key: str, group: str) -> None:
+    """Open a group's photos; clicking the open one again closes them."""
+    name = FLIP_GROUP.format(key)
+    st.session_state[name] = None if st.session_state.get(name) == group else group
 
 
 HEALTH_CHECKED = "data_health_checked"  # dataset folders whose health check was asked for

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.access import can_change
 from engine.jobs import JobManager
 from engine.settings import Settings
 from ui import cache, session
@@ -51,6 +52,11 @@ def render_sidebar() -> None:
         with guard(stop=False):
             settings = cache.get_settings()
             _job_status(cache.get_job_manager(settings))
+            if not can_change(settings):
+                st.caption(
+                    ":material/visibility: **Viewer mode**: look only. Training, uploads, "
+                    "exports and deleting are off (TLAB_MODE=viewer)."
+                )
             with st.expander("Where models load from"):
                 for name, value in settings.describe().items():
                     st.caption(f"**{name}:** {md(value)}")

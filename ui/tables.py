@@ -37,8 +37,14 @@ def per_class_table(
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("class")
 
 
-def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
-    """One readable row per run: local time, percentages, the settings that matter, notes."""
+def runs_table(
+    infos: Sequence[RunInfo], named: dict[str, float | None] | None = None
+) -> pd.DataFrame:
+    """One readable row per run: local time, percentages, the settings that matter, notes.
+
+    named: run id -> zero-shot accuracy on the classes ImageNet can name (a column when given).
+    """
+    named_column = {} if named is None else {"zero-shot, nameable classes": None}
     return pd.DataFrame(
         [
             {
@@ -46,6 +52,7 @@ def runs_table(infos: Sequence[RunInfo]) -> pd.DataFrame:
                 "status": info.status,
                 "accuracy": percent(info.test_accuracy),
                 "zero-shot": percent(info.zero_shot_accuracy),
+                **{column: percent(named.get(info.run_id)) for column in named_column},
                 "backbone": info.config.backbone,
                 "head epochs": info.config.epochs,
                 "fine-tune epochs": info.config.fine_tune_epochs,
@@ -73,6 +80,9 @@ def compare_table(runs: Sequence[Run]) -> pd.DataFrame:
         row = {
             "accuracy": percent(run.info.test_accuracy),
             "zero-shot accuracy": percent(run.info.zero_shot_accuracy),
+            "zero-shot, nameable classes": percent(
+                run.zero_shot.named_accuracy if run.zero_shot else None
+            ),
         }
         if run.evaluation is not None:
             for name, values in run.evaluation.metrics.per_class.items():

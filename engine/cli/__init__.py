@@ -1,4 +1,4 @@
-"""Command line: python -m engine train | predict | evaluate | runs (add --json for machines)."""
+"""Command line: python -m engine train | predict | evaluate | runs | ... (--json for machines)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,40 @@ import os
 import sys
 from collections.abc import Iterator
 
-from engine.cli import evaluate, health, labels, predict, runs, train
+from engine.cli import (
+    calibrate,
+    curve,
+    evaluate,
+    export,
+    gradcam,
+    health,
+    labels,
+    predict,
+    projection,
+    report,
+    runs,
+    train,
+)
 from engine.data.paths import checked_path
 from engine.errors import TransferLabError, first_line
 from engine.housekeeping import clean_leftovers
 from engine.images import printable
 from engine.settings import Settings
 
-COMMANDS = (train, predict, evaluate, runs, health, labels)
+COMMANDS = (
+    train,
+    predict,
+    evaluate,
+    runs,
+    calibrate,
+    curve,
+    gradcam,
+    projection,
+    report,
+    export,
+    health,
+    labels,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,17 +7,27 @@ import sys
 from pathlib import Path
 
 from engine.classifiers import load_run_classifier
-from engine.cli.text import accuracy_text, per_class_table, to_json
+from engine.cli.text import (
+    accuracy_text,
+    flips_text,
+    mapping_lines,
+    per_class_table,
+    percent,
+    to_json,
+)
 from engine.data.paths import checked_path
 from engine.data.record import overlap
 from engine.data.scan import scan_dataset
 from engine.data.split import Subset, find_split_file, make_split
-from engine.errors import DatasetError
+from engine.errors import DatasetError, ModelUnavailableError, RunNotFoundError
 from engine.evaluation import evaluate
+from engine.insight.flips import flip_board
+from engine.mapping_record import load_mapping_record
 from engine.run_record import Run
 from engine.runs import RunStore
 from engine.runtime import Runtime
 from engine.settings import Settings
+from engine.zero_shot import ZeroShotClassifier, ZeroShotReport, evaluate_zero_shot
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -44,8 +54,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
-    """The run's model on its own test photos, or on another split's when it shares none."""
-    store = RunStore(settings.runs_dir)
+    """The run's model on its own test photos, or on another split's when it shares none;
+    the zero-shot model on the same photos for the flip counts."""
+    store = RunStore.for_settings(settings)
     saved = store.load(args.run)
     info = saved.info
     folder = checked_path(args.data, "--data") if args.data else Path(info.dataset)
@@ -65,11 +76,15 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    metrics = evaluate(
+    report, zero_shot_error = _zero_shot(saved, test, settings)
+    evaluation = evaluate(
         load_run_classifier(store, info.run_id, Runtime.from_settings(settings)),
         test,
+        zero_shot=report,
         batch_size=info.config.batch_size,
-    ).metrics
+    )
+    metrics = evaluation.metrics
+    board = flip_board(evaluation)
     result = {
         "run_id": info.run_id,
         "data": str(folder),
@@ -81,19 +96,66 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "accuracy_interval": list(metrics.accuracy_interval),
         "class_names": list(metrics.class_names),
         **{key: value for key, value in metrics.to_dict().items() if key != "accuracy"},
+        **_zero_shot_figures(report, saved),
+        "zero_shot_error": zero_shot_error,
+        "zero_shot_mapping": _mapping(store, info.run_id),
+        "flips": board.counts() if board is not None else None,
     }
     if args.json:
         return to_json(result), 0
     lines = [
         f"Run {info.run_id} on {len(test)} test photos of {folder} ({source})",
         f"Accuracy: {accuracy_text(metrics)}",
+        f"Zero-shot (ImageNet) on these photos: {percent(result['zero_shot_accuracy'])}, "
+        f"{percent(result['zero_shot_named_accuracy'])} on the "
+        f"{len(result['zero_shot_named_classes'])} classes it can name",
+        flips_text(board.counts()) if board else f"No zero-shot comparison: {zero_shot_error}",
         "",
         *per_class_table(metrics.per_class),
+        *mapping_lines(result["zero_shot_mapping"]),
         "",
         "Confusion (rows = true class, columns = predicted, in the order above):",
         *("  " + " ".join(f"{n:5d}" for n in row) for row in metrics.confusion),
     ]
     return "\n".join(lines), 0
+
+
+def _zero_shot_figures(report: ZeroShotReport | None, saved: Run) -> dict:
+    """Zero-shot on these test photos (else as the run saved it, on its own test photos):
+    overall and on the classes ImageNet can name, so 'cannot name' and 'names wrongly' stay
+    apart."""
+    zero_shot = report.result if report is not None else saved.zero_shot
+    return {
+        "zero_shot_accuracy": zero_shot.metrics.accuracy if zero_shot else None,
+        "zero_shot_named_accuracy": zero_shot.named_accuracy if zero_shot else None,
+        "zero_shot_named_classes": list(zero_shot.named_classes) if zero_shot else [],
+    }
+
+
+def _mapping(store: RunStore, run_id: str) -> dict[str, dict]:
+    """class -> {labels, indices, rule, why} as the run saved it; {} for runs saved before
+    (and, with a note, when the saved document is damaged: the evaluation still stands)."""
+    try:
+        record = load_mapping_record(store, run_id)
+    except RunNotFoundError as exc:
+        print(f"note: {exc}", file=sys.stderr)
+        return {}
+    return {name: mapped.to_dict() for name, mapped in record.classes.items()} if record else {}
+
+
+def _zero_shot(
+    saved: Run, test: Subset, settings: Settings
+) -> tuple[ZeroShotReport | None, str | None]:
+    """The zero-shot model on the test photos with the run's own mapping, or why not."""
+    if saved.zero_shot is None:
+        return None, f"the run has no zero-shot baseline ({saved.zero_shot_error})"
+    try:
+        model = ZeroShotClassifier.load(settings)
+    except ModelUnavailableError as error:
+        print(f"warning: zero-shot skipped: {error}", file=sys.stderr)
+        return None, str(error)
+    names, batch_size = saved.info.class_names, saved.info.config.batch_size
+    return evaluate_zero_shot(model, test, names, saved.zero_shot.mapping, batch_size), None
 
 
 def _test_photos(

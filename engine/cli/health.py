@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     dataset = scan_dataset(data, settings.max_image_pixels)
     split = make_split(dataset, TrainConfig(), split_file)
     report = health_check(
-        dataset, split, settings, split_file, not args.no_features, on_batch=_progress
+        dataset, split, settings, split_file, not args.no_features, on_photos=_progress
     )
     if args.json:
         summary = {
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
 
 
 def _progress(done: int, total: int) -> None:
-    print(f"features: batch {done}/{total}", file=sys.stderr, flush=True)
+    print(f"features: {done}/{total} photos", file=sys.stderr, flush=True)
 
 
 def _text(report: HealthReport) -> str:

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     split_file = checked_path(args.split_file, "--split-file") if args.split_file else None
     dataset = scan_dataset(data, settings.max_image_pixels)
     split = make_split(dataset, TrainConfig(), split_file or find_split_file(dataset.root))
-    review = review_labels(dataset.root, split, settings, args.folds, on_batch=_progress)
+    review = review_labels(dataset.root, split, settings, args.folds, on_photos=_progress)
     if args.json:
         return to_json(review.to_dict()), 0
     rows = [("photo", "given", "suggested", "score")]
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
 
 
 def _progress(done: int, total: int) -> None:
-    print(f"features: batch {done}/{total}", file=sys.stderr, flush=True)
+    print(f"features: {done}/{total} photos", file=sys.stderr, flush=True)
 
 
 def _fixed(args: argparse.Namespace, result: dict | None) -> tuple[str, int]:

@@ -7,16 +7,29 @@ import dataclasses
 import sys
 from typing import TextIO
 
+from engine.access import require_editor
 from engine.backbones import BACKBONES
-from engine.cli.text import accuracy_text, per_class_table, percent, to_json
+from engine.cli.text import (
+    accuracy_text,
+    calibration_lines,
+    flips_text,
+    mapping_lines,
+    per_class_table,
+    percent,
+    to_json,
+)
 from engine.config import TrainConfig
 from engine.data.paths import checked_path
 from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
+from engine.insight.calibration import load_calibration
+from engine.insight.flips import load_flip_board
+from engine.mapping_record import load_mapping_record
 from engine.metrics import Metrics
 from engine.runs import RunStore
 from engine.settings import Settings
+from engine.train_lock import training_lock
 
 BAR_WIDTH = 24
 # Short spellings kept from earlier versions of the CLI.
@@ -77,17 +90,22 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         split_file = find_split_file(data)
         if split_file is not None:
             print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
-    info = run_experiment(
-        data,
-        TrainConfig(**overrides),
-        settings,
-        split_file=split_file,
-        on_event=ProgressPrinter(sys.stderr),
-    )
-    run = RunStore(settings.runs_dir).load(info.run_id)
+    require_editor(settings, "train")
+    with training_lock(settings.runs_dir, f"python -m engine train --data {data.name}"):
+        info = run_experiment(
+            data,
+            TrainConfig(**overrides),
+            settings,
+            split_file=split_file,
+            on_event=ProgressPrinter(sys.stderr),
+        )
+    store = RunStore.for_settings(settings)
+    run = store.load(info.run_id)
+    board, calibration = load_flip_board(store, run), load_calibration(store, info.run_id)
     metrics = run.evaluation.metrics if run.evaluation is not None else None
     per_class = metrics.per_class if metrics is not None else {}
     zero_shot = run.zero_shot
+    record = load_mapping_record(store, info.run_id)
     result = {
         "run_id": info.run_id,
         "status": info.status,
@@ -104,10 +122,21 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         "train_seconds": info.train_seconds,
         "unmapped_classes": list(zero_shot.unmapped_classes) if zero_shot else [],
         "zero_shot_error": run.zero_shot_error,
+        # class -> {labels, indices, rule, why}: what zero-shot counts as each class, and why
+        "zero_shot_mapping": (
+            {name: mapped.to_dict() for name, mapped in record.classes.items()} if record else {}
+        ),
         "skipped": len(run.data.skipped_files),
         "run_dir": str(settings.runs_dir / info.run_id),
+        "flips": board.counts() if board is not None else None,
+        "calibration": calibration.summary() if calibration is not None else None,
     }
-    return (to_json(result) if args.json else _report(result, metrics)), 0
+    if args.json:
+        return to_json(result), 0
+    insight = [flips_text(board.counts())] if board is not None else []
+    if calibration is not None:
+        insight += ["Calibration on the validation photos:", *calibration_lines(calibration)]
+    return "\n".join([_report(result, metrics), *insight]), 0
 
 
 def _report(result: dict, metrics: Metrics | None) -> str:
@@ -115,7 +144,8 @@ def _report(result: dict, metrics: Metrics | None) -> str:
     lines = [
         f"Run {result['run_id']} ({result['status']}) saved in {result['run_dir']}",
         f"Test accuracy: {fine_tuned} fine-tuned, "
-        f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet)",
+        f"{percent(result['zero_shot_accuracy'])} zero-shot (ImageNet; "
+        f"{percent(result['zero_shot_named_accuracy'])} on the classes it can name)",
         "",
         *per_class_table(metrics.per_class if metrics else {}),
         "",
@@ -132,6 +162,7 @@ def _report(result: dict, metrics: Metrics | None) -> str:
         )
     if result["zero_shot_error"]:
         lines.append(f"Zero-shot baseline skipped: {result['zero_shot_error']}")
+    lines += mapping_lines(result["zero_shot_mapping"])
     return "\n".join(lines)
 
 

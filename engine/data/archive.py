@@ -14,9 +14,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import images
+from engine import disk, images
+from engine.access import require_editor
 from engine.data.scan import Skipped, is_hidden, visible_subfolders
-from engine.errors import ArchiveError
+from engine.errors import ArchiveError, StorageFullError
 from engine.schema import Fields
 from engine.settings import Settings
 
@@ -67,15 +68,17 @@ def import_zip(archive: str | Path, settings: Settings, *, name: str | None = No
 
 
 def import_zip_report(
-    archive: str | Path, settings: Settings, *, name: str | None = None
+    archive: str | Path, settings: Settings, *, name: str | None = None, loose: bool = False
 ) -> ZipImport:
     """import_zip, also returning the entries left out (nested archives) to show the user.
 
-    The same archive (by content) imported again reuses its first extraction.
+    The same archive (by content) imported again reuses its first extraction. `loose` accepts
+    photos in any folder layout (batch classify), not only one sub-folder per class.
 
     Raises:
         ArchiveError: not a zip, unsafe entry, too big, or no class folders inside.
     """
+    require_editor(settings, "import an uploaded dataset")
     archive = Path(archive)
     name = images.printable(Path(name or archive).name)
     with _open_zip(archive, name) as bundle:
@@ -83,19 +86,24 @@ def import_zip_report(
         digest = _sha256(archive)
         earlier = _earlier_import(uploads, digest)
         if earlier is not None:
+            # Used again: kept another TLAB_KEEP_DAYS.
+            disk.touch(uploads / earlier.folder.relative_to(uploads).parts[0])
             return earlier
         final = uploads / _folder_name(name, digest)
         members, skipped = _plan_extraction(bundle, name, settings)
         declared = sum(info.file_size for info, _ in members)
         if declared > settings.max_archive_mb * _MB:
             raise ArchiveError(_too_big_message(name, f"{declared / _MB:.1f} MB", settings))
+        disk.check_room(
+            uploads, declared, settings.max_uploads_mb, f"{name}", "TLAB_MAX_UPLOADS_MB"
+        )
         uploads.mkdir(parents=True, exist_ok=True)
         # Extract into a hidden sibling and rename at the end, so a failed import leaves
         # nothing behind and a half-extracted folder is never visible as a dataset.
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=uploads))
         try:
             _extract(bundle, members, staging, name, settings)
-            dataset_dir = _dataset_folder(staging, name)
+            dataset_dir = _dataset_folder(staging, name, loose)
             result = ZipImport(final / dataset_dir.relative_to(staging), tuple(skipped))
             _write_marker(staging, result, final)
             staging.rename(final)
@@ -103,6 +111,11 @@ def import_zip_report(
             shutil.rmtree(staging, ignore_errors=True)
             # Another session imported the same archive meanwhile: use that copy.
             earlier = _earlier_import(uploads, digest)
+            if earlier is None and disk.is_disk_full(error):
+                raise StorageFullError(
+                    f"{name} could not be extracted: the disk holding {uploads} is full. "
+                    "Nothing was kept; free some space and upload it again."
+                ) from error
             if earlier is None:
                 raise ArchiveError(f"{name} could not be extracted ({error}).") from error
             return earlier
@@ -253,11 +266,14 @@ def _extract(
                         )
                     sink.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as error:
+        if isinstance(error, OSError) and disk.is_disk_full(error):
+            raise  # not the archive's fault: said as such by the caller
         raise ArchiveError(f"{name} could not be extracted ({error}); create it again.") from error
 
 
-def _dataset_folder(staging: Path, name: str) -> Path:
-    """The folder holding class sub-folders, looking through single wrapper folders."""
+def _dataset_folder(staging: Path, name: str, loose: bool = False) -> Path:
+    """The folder holding class sub-folders (or, when loose, any photos), looking through
+    single wrapper folders."""
     folder = staging
     while True:
         subfolders = visible_subfolders(folder)
@@ -268,6 +284,11 @@ def _dataset_folder(staging: Path, name: str) -> Path:
         if any(p.suffix.lower() in images.IMAGE_EXTENSIONS for p in subfolders[0].iterdir()):
             break
         folder = subfolders[0]
+    if loose:
+        if not _holds_images(folder):
+            supported = ", ".join(images.IMAGE_EXTENSIONS)
+            raise ArchiveError(f"{name} holds no photos (supported: {supported}).")
+        return folder
     if not any(_holds_images(sub) for sub in visible_subfolders(folder)):
         raise ArchiveError(
             f"{name} has no class sub-folders with images; expected e.g. cats/1.jpg and "

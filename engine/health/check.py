@@ -63,7 +63,7 @@ def health_check(
     settings: Settings,
     split_file: str | Path | None = None,
     with_features: bool = True,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_photos: Callable[[int, int], None] | None = None,
 ) -> HealthReport:
     """Fingerprint every photo, compute (or reuse) its features, and report.
 
@@ -80,7 +80,7 @@ def health_check(
             f.sha1 if f is not None else str(path)
             for f, path in zip(prints, dataset.paths, strict=True)
         ]
-        features = photo_features(dataset.paths, sha1s, settings, on_batch)
+        features = photo_features(dataset.paths, sha1s, settings, on_photos)
     return build_report(dataset, split, prints, describe_split(split_file), features)
 
 

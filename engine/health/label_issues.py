@@ -97,7 +97,7 @@ def review_labels(
     settings: Settings,
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_photos: Callable[[int, int], None] | None = None,
 ) -> LabelReview:
     """Suspects among split's training and validation photos (the test photos are never
     looked at, so nothing chosen here flatters the test accuracy).
@@ -113,7 +113,7 @@ def review_labels(
     )
     prints = fingerprints(photos.paths, settings.max_image_pixels)
     sha1s = [f.sha1 if f else str(p) for f, p in zip(prints, photos.paths, strict=True)]
-    features = photo_features(photos.paths, sha1s, settings, on_batch)
+    features = photo_features(photos.paths, sha1s, settings, on_photos)
     labels = np.asarray(photos.labels, np.int64)
     names = split.class_names
     probabilities = out_of_fold_probabilities(features, labels, len(names), folds, seed)

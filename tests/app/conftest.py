@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,15 @@ def png_bytes(color: tuple[int, int, int], size: int = 32) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (size, size), color).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def upload_colors_zip(app_env: AppEnv) -> AppTest:
+    """The Data page after uploading the colour dataset as c.zip (wrapped in a colors/ folder)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in app_env.data_dir.glob("*/*.png"):
+            archive.write(path, f"colors/{path.parent.name}/{path.name}")
+    at = app_env.page("data")
+    at.radio(key="data_source").set_value("Upload a .zip").run()
+    at.file_uploader(key="data_zip_0").set_value(("c.zip", buffer.getvalue(), "application/zip"))
+    return at.run()

@@ -27,7 +27,7 @@ from tests.support.runs import make_run
 def colour_features(monkeypatch: pytest.MonkeyPatch) -> None:
     """MobileNetV2 features replaced by each photo's mean colour (the classes are colours)."""
 
-    def photo_features(paths, sha1s, settings, on_batch=None):
+    def photo_features(paths, sha1s, settings, on_photos=None):
         return np.stack([images.load_array(p, 8).mean(axis=(0, 1)) for p in paths])
 
     monkeypatch.setattr(features, "photo_features", photo_features)

@@ -15,10 +15,11 @@ from engine.config import TrainConfig
 from engine.events import History
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
-from tests.app.conftest import AppEnv, png_bytes, save_fake_run
+from tests.app.conftest import AppEnv, png_bytes, save_fake_run, upload_colors_zip
 from tests.support.paths import ROOT
+from ui import navigation
 
-PAGES = ("home", "data", "zero_shot", "train", "evaluate", "classify", "runs")
+PAGES = tuple(Path(path).stem for path, _, _ in navigation.PAGES)  # every page
 
 
 def texts(at: AppTest, kind: str) -> str:
@@ -101,7 +102,7 @@ def test_data_refuses_a_path_outside_the_allowed_roots(app_env: AppEnv):
 def test_data_reports_a_bad_upload_with_the_engine_message(app_env: AppEnv):
     at = app_env.page("data")
     at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip").set_value(("photos.zip", b"no zip", "application/zip")).run()
+    at.file_uploader(key="data_zip_0").set_value(("photos.zip", b"no zip", "application/zip")).run()
     assert not at.exception
     assert "photos.zip" in texts(at, "error")
 
@@ -114,7 +115,7 @@ def test_data_refuses_a_zip_over_the_upload_limit_before_extracting(app_env: App
         archive.writestr("dogs/big.png", b"x")
     at = app_env.page("data")
     at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip").set_value(("big.zip", buffer.getvalue(), "application/zip"))
+    at.file_uploader(key="data_zip_0").set_value(("big.zip", buffer.getvalue(), "application/zip"))
     at.run()
     assert not at.exception
     assert "TLAB_MAX_UPLOAD_MB" in texts(at, "error")
@@ -122,17 +123,21 @@ def test_data_refuses_a_zip_over_the_upload_limit_before_extracting(app_env: App
 
 
 def test_data_imports_an_uploaded_zip(app_env: AppEnv):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in app_env.data_dir.glob("*/*.png"):
-            archive.write(path, f"colors/{path.parent.name}/{path.name}")
-    at = app_env.page("data")
-    at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip").set_value(("c.zip", buffer.getvalue(), "application/zip"))
-    at.run()
+    at = upload_colors_zip(app_env)
     assert not at.exception
     assert Path(at.session_state["dataset_dir"]).is_relative_to(app_env.uploads_dir)
     assert "36 photos in 3 classes" in texts(at, "success")
+
+
+def test_an_uploaded_dataset_can_be_deleted_and_the_sample_comes_back(app_env: AppEnv):
+    at = upload_colors_zip(app_env)
+    assert any(app_env.uploads_dir.rglob("*.png"))
+
+    at.button(key="data_delete_upload").click().run()
+    assert not at.exception
+    assert not any(app_env.uploads_dir.rglob("*.png")), "the extracted photos are gone"
+    assert Path(at.session_state["dataset_dir"]) == app_env.data_dir
+    assert not at.file_uploader(key="data_zip_1").value, "the uploader is empty again"
 
 
 def test_zero_shot_shows_accuracy_mapping_and_unmapped_classes(app_env: AppEnv):

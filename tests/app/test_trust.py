@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 from engine.config import TrainConfig
 from engine.jobs import JobSnapshot
 from engine.runs import RunStore
-from tests.app.conftest import AppEnv, save_fake_run
+from tests.app.conftest import AppEnv, save_fake_run, upload_colors_zip
 from tests.app.test_pages import button, texts
 
 
@@ -59,14 +57,7 @@ def test_a_handful_of_test_photos_gets_a_caveat_not_a_green_delta(app_env: AppEn
 
 
 def test_the_data_page_remembers_an_uploaded_dataset_across_pages(app_env: AppEnv):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in app_env.data_dir.glob("*/*.png"):
-            archive.write(path, f"colors/{path.parent.name}/{path.name}")
-    at = app_env.page("data")
-    at.radio(key="data_source").set_value("Upload a .zip").run()
-    at.file_uploader(key="data_zip").set_value(("c.zip", buffer.getvalue(), "application/zip"))
-    at.run()
+    at = upload_colors_zip(app_env)
     uploaded = at.session_state["dataset_dir"]
 
     at.switch_page("pages/train.py").run()

@@ -33,6 +33,7 @@ class AppServer:
 
     url: str
     runs_dir: Path
+    pid: int = 0  # the server process (its memory is read by the soak test)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not become healthy; see {folder / 'streamlit.log'}")
             time.sleep(0.5)
-        yield AppServer(url, folder / "runs")
+        yield AppServer(url, folder / "runs", server.pid)
 
 
 @pytest.fixture(scope="module")

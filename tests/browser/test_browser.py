@@ -3,6 +3,7 @@ upload kept across pages, a photo classified, a short training whose form values
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, TRAIN_TIMEOUT_S
 from tests.support.paths import FLOWERS
-from ui.navigation import PAGES
+from ui import navigation
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -28,7 +29,7 @@ def test_a_cold_deep_link_shows_the_apps_own_menu(app_url: str, browser_page):
     page.get_by_text("Photos per class").first.wait_for()
     page.screenshot(path=ARTIFACTS / "deep_link_data.png", full_page=True)
     assert page.locator("[data-testid=stSidebarNav]").count() == 0
-    assert page.locator("[data-testid=stPageLink]").count() == len(PAGES)
+    assert page.locator("[data-testid=stPageLink]").count() == len(navigation.PAGES)
 
 
 def test_an_uploaded_dataset_stays_chosen_across_pages(app_url: str, browser_page, tmp_path):
@@ -102,3 +103,36 @@ def test_training_shows_moving_progress_keeps_its_form_and_finishes(app_url: str
     page.screenshot(path=ARTIFACTS / "train_finished.png", full_page=True)
     assert finished.count(), f"no 'Training finished' within {TRAIN_TIMEOUT_S} s"
     assert len(seen - {()}) >= 2, f"the progress bars never moved: {seen}"
+
+
+def test_the_flip_board_opens_its_photos(app_url: str, browser_page):
+    # Uses the run the training test above saved: a box of the 2x2 table shows its photos,
+    # each with the trained model's loss, worst first.
+    page = browser_page
+    page.goto(f"{app_url}/evaluate")
+    page.get_by_role("heading", name="What training fixed, and what it broke").wait_for()
+    page.get_by_role("button", name=re.compile(r"^Both right: [1-9]")).click()
+    page.get_by_text("the trained model's highest loss").wait_for()
+    page.get_by_text(re.compile(r"loss \d+\.\d\d")).first.wait_for()
+    page.screenshot(path=ARTIFACTS / "flip_board.png", full_page=True)
+    shown = [float(loss) for loss in re.findall(r"loss (\d+\.\d\d)", page.inner_text("body"))]
+    assert shown and shown == sorted(shown, reverse=True), "highest loss first"
+
+
+def test_a_test_photo_opens_where_each_model_looks(app_url: str, browser_page):
+    # Uses the run the training test above leaves: the Evaluate grid shows its test photos.
+    page = browser_page
+    page.goto(f"{app_url}/evaluate")
+    no_run = page.get_by_text("No finished training run yet")
+    no_run.or_(page.get_by_text("Test photos")).first.wait_for()
+    if no_run.count():
+        pytest.skip("needs the run trained by the training test of this module")
+    page.get_by_role("button", name="Where each model looks").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Warmer colours").wait_for()
+    dialog.locator("img").nth(1).wait_for()
+    page.screenshot(path=ARTIFACTS / "heatmap_pair.png")
+    shown = dialog.inner_text()
+    assert "Zero-shot (ImageNet):" in shown and "Trained on your classes:" in shown
+    assert "not available" not in shown, "both models' heatmaps, the zero-shot twin included"
+    assert dialog.locator("img").count() == 2

@@ -15,6 +15,7 @@ import pytest
 
 from engine import cli
 from engine.classifiers import FineTunedClassifier
+from engine.cli import evaluate as cli_evaluate
 from engine.cli import predict as cli_predict
 from engine.cli import train as cli_train
 from engine.config import TrainConfig
@@ -23,12 +24,15 @@ from engine.data.scan import Skipped, scan_dataset
 from engine.data.split import Split, make_split
 from engine.errors import ModelUnavailableError
 from engine.events import ProgressEvent
+from engine.mapping_record import DOCUMENT as MAPPING_DOCUMENT
+from engine.mapping_record import mapping_record
 from engine.runs import RunStore
 from tests.conftest import CLASS_COLORS, offline_env, write_image
 from tests.support.paths import FLOWERS
 from tests.support.runs import make_run, prediction
 
 ROOT = Path(__file__).resolve().parents[2]
+MAPPING_LABELS = ("background",) + tuple(f"label {i}" for i in range(1, 1001))
 COLORS = tuple(sorted(CLASS_COLORS))  # the image_folder fixture's classes
 # Per class 4 test photos, the first one wrong: 75% fine-tuned. Zero-shot cannot name green.
 PREDICTIONS = [
@@ -257,20 +261,23 @@ def test_runs_json_parses(capsys, runs_dir):
     listed = json.loads(out)
     assert [run["run_id"] for run in listed] == [newer, older]
     assert listed[1]["class_names"] == list(COLORS)
+    assert listed[1]["zero_shot_named_accuracy"] == 1.0  # red and blue, not green
 
 
 def test_runs_table(capsys, runs_dir):
     assert "No runs in" in run_cli(capsys, "runs", "--runs-dir", str(runs_dir))[1]
     run_id = save_run(runs_dir)
     code, out, _ = run_cli(capsys, "runs", "--runs-dir", str(runs_dir))
-    header, row = out.splitlines()
+    header, row, note = out.splitlines()
     assert header.split()[:3] == ["run", "id", "status"]
+    assert "zs named" in header and note.startswith("zs named: zero-shot accuracy on the classes")
     assert row.split() == [
         run_id,
         "complete",
         "3",
         "75.0%",
         "66.7%",
+        "100.0%",
         "1",
         "min",
         "05",
@@ -528,3 +535,53 @@ def test_train_picks_up_the_folders_split_file_like_the_app(
         split_file,
         Path(""),
     ]
+
+
+def test_train_and_evaluate_report_the_mapping_and_zero_shot_on_named_classes(
+    capsys, runs_dir, monkeypatch, image_folder
+):
+    def experiment(data_dir, config, settings, split_file=None, on_event=None, **kwargs):
+        run = make_run(COLORS, PREDICTIONS, config=TrainConfig(batch_size=8))
+        record = mapping_record(run.zero_shot, MAPPING_LABELS, edited=False)
+        run = dataclasses.replace(run, extras={MAPPING_DOCUMENT: record.to_dict()})
+        run_id = RunStore(settings.runs_dir).save(run, tiny_classifier())
+        return RunStore(settings.runs_dir).load(run_id).info
+
+    monkeypatch.setattr(cli_train, "run_experiment", experiment)
+    argv = ("--data", str(image_folder), "--runs-dir", str(runs_dir))
+    code, out, _ = run_cli(capsys, "train", *argv, "--json")
+    result = json.loads(out)
+    assert result["zero_shot_named_accuracy"] == 1.0
+    assert result["zero_shot_mapping"]["red"] == {
+        "labels": ["label 3"],
+        "indices": [3],
+        "rule": "edited",  # make_run's mapping is not what the names would map to
+        "why": "Chosen by hand on the Zero-shot page.",
+    }
+    assert result["zero_shot_mapping"]["green"]["labels"] == []
+    code, out, _ = run_cli(capsys, "train", *argv)
+    assert "zero-shot (ImageNet; 100.0% on the classes it can name)" in out
+    assert "  red: label 3 (edited: Chosen by hand on the Zero-shot page.)" in out
+
+    def unavailable(settings):
+        raise ModelUnavailableError("no zero-shot model here")
+
+    # Without the zero-shot model, evaluate reports the run's saved figures.
+    monkeypatch.setattr(cli_evaluate.ZeroShotClassifier, "load", unavailable)
+    code, out, _ = run_cli(capsys, "evaluate", "--run", result["run_id"], *argv, "--json")
+    evaluated = json.loads(out)
+    assert evaluated["zero_shot_error"] == "no zero-shot model here"
+    assert evaluated["zero_shot_accuracy"] == pytest.approx(2 / 3)
+    assert evaluated["zero_shot_named_accuracy"] == 1.0
+    assert evaluated["zero_shot_named_classes"] == ["blue", "red"]
+
+
+def test_evaluate_notes_a_damaged_mapping_record_and_still_evaluates(
+    capsys, image_folder, runs_dir
+):
+    run_id = save_run(runs_dir, tiny_classifier())
+    RunStore(runs_dir).save_extra(run_id, MAPPING_DOCUMENT, {"format": 1})
+    argv = ["evaluate", "--run", run_id, "--data", str(image_folder), "--runs-dir", str(runs_dir)]
+    code, out, err = run_cli(capsys, *argv, "--json")
+    assert code == 0 and json.loads(out)["zero_shot_mapping"] == {}
+    assert "note: Run" in err and "zero_shot_mapping.json is damaged" in err

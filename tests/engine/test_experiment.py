@@ -91,7 +91,8 @@ class Fakes:
         return self.split
 
     def evaluate_zero_shot(self, classifier, subset, class_names, mapping=None, **kwargs):
-        self.calls["evaluate_zero_shot"] = (classifier, subset, class_names, mapping)
+        # The loader's model reaches the evaluation wrapped in a recording of its answers.
+        self.calls["evaluate_zero_shot"] = (classifier.model, subset, class_names, mapping)
         kwargs["on_batch"](1)
         return self.report
 

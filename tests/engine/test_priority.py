@@ -57,3 +57,17 @@ def test_requests_and_a_background_training_never_share_interpreters(tmp_path):
 
     assert in_thread(background_pool) is not runtime._pool(flatbuffer)
     assert in_thread(lambda: runtime._pool(flatbuffer)) is runtime._pool(flatbuffer)
+
+
+def test_in_background_hands_over_items_in_order_and_raises_its_errors_here():
+    def items():
+        yield priority.current_nice()
+        yield 2
+        raise ValueError("item 3 failed")
+
+    mine, got = priority.current_nice(), []
+    with pytest.raises(ValueError, match="item 3 failed"):
+        for item in priority.in_background(items()):
+            got.append(item)
+    assert got == [priority.BACKGROUND_NICE, 2]
+    assert priority.current_nice() == mine  # the caller keeps its own

@@ -53,3 +53,11 @@ def test_the_cache_folder_defaults_to_the_runs_folder_and_can_move(tmp_path):
     assert Settings.from_env({"TLAB_RUNS_DIR": "r"}).cache_root == Path("r") / ".cache"
     moved = Settings.from_env({"TLAB_CACHE_DIR": str(tmp_path / "cache")})
     assert moved.cache_root == tmp_path / "cache"
+
+
+def test_the_zero_shot_heatmap_weights_download_unless_set(tmp_path):
+    assert Settings.from_env({}).zero_shot_keras_weights == "imagenet"
+    weights = str(tmp_path / "mobilenet_v2_1.0_224_imagenet.weights.h5")
+    settings = Settings.from_env({"TLAB_ZERO_SHOT_KERAS_WEIGHTS": weights})
+    assert settings.zero_shot_keras_weights == weights
+    assert settings.describe()["Zero-shot heatmap weights"] == weights

@@ -25,5 +25,8 @@ def offline_defaults() -> dict[str, str]:
         "TLAB_BACKBONE_WEIGHTS": str(
             MODELS / "keras" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
         ),
+        "TLAB_ZERO_SHOT_KERAS_WEIGHTS": str(
+            MODELS / "keras" / "mobilenet_v2_1.0_224_imagenet.weights.h5"
+        ),
         "TLAB_DATA_DIR": str(FLOWERS),
     }

@@ -18,9 +18,9 @@ from tests.engine.test_cli import assert_user_error, run_cli
 def fake_features(monkeypatch: pytest.MonkeyPatch) -> None:
     """photo_features without MobileNetV2: the photos' own gray patterns."""
 
-    def photo_features(paths, sha1s, settings, on_batch=None):
-        if on_batch:
-            on_batch(1, 1)
+    def photo_features(paths, sha1s, settings, on_photos=None):
+        if on_photos:
+            on_photos(1, 1)
         return pattern_features(paths)
 
     monkeypatch.setattr(features, "photo_features", photo_features)
@@ -34,7 +34,7 @@ def test_health_json_reports_copies_across_the_split(capsys, pattern_folder: Pat
 
     code, out, err = run_cli(capsys, "health", "--data", str(pattern_folder), "--json")
 
-    assert code == 0 and "features: batch 1/1" in err
+    assert code == 0 and "features: 1/1 photos" in err
     report = json.loads(out)
     assert (report["leaking_groups"], report["test_photos_leaked"]) == (1, 1)
     assert report["split_source"] == "splits.csv" and report["features_checked"] is True
