@@ -20,6 +20,9 @@ SAME_PHOTO_BITS = 8  # this close: the same picture re-encoded, resized or sligh
 CANDIDATE_BITS = 16  # candidates for the features to confirm
 SIMILAR_FEATURES = 0.85  # cosine that confirms a candidate
 SIMILAR_FEATURES_SAME_PHOTO = 0.70  # ... or a candidate within SAME_PHOTO_BITS
+# Hashes see shapes, not colours: copies' mean colours (whole or centre) stay within 6 of 255
+# per channel (23 for 10% crops); a red and a green photo of one pattern are far apart.
+SAME_COLOUR = 24.0
 _BLOCK_ELEMENTS = 1 << 20  # hash comparisons held at once (8 MB of 64-bit XORs)
 
 
@@ -75,6 +78,8 @@ def _hash_blocks(
     )
     whole = np.array([prints[i].phash for i in usable], dtype=np.uint64)
     centre = np.array([prints[i].phash_centre for i in usable], dtype=np.uint64)
+    colour = np.array([prints[i].colour for i in usable], dtype=np.float32).reshape(-1, 3)
+    colour_centre = np.array([prints[i].colour_centre for i in usable], np.float32).reshape(-1, 3)
     rows = max(1, _BLOCK_ELEMENTS // max(len(whole), 1))
     for start in range(0, len(whole), rows):
         stop = start + rows
@@ -85,7 +90,16 @@ def _hash_blocks(
         row, column = np.nonzero(bits <= max_bits)
         later = column > row  # column counts from start too: keep each pair once, never i == i
         row, column = row[later], column[later]
-        yield usable[start + row], usable[start + column], bits[row, column]
+        first, second = start + row, start + column
+        apart = np.minimum.reduce(
+            [
+                np.abs(colour[first] - colour[second]).max(axis=1),
+                np.abs(colour[first] - colour_centre[second]).max(axis=1),
+                np.abs(colour_centre[first] - colour[second]).max(axis=1),
+            ]
+        )
+        alike = apart <= SAME_COLOUR
+        yield usable[first[alike]], usable[second[alike]], bits[row[alike], column[alike]]
 
 
 def _components(size: int, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:

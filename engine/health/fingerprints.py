@@ -33,6 +33,8 @@ class Fingerprint:
     sha1: str  # of the file's bytes: equal for exact copies
     phash: int  # 64-bit perceptual hash: few bits differ between re-encoded or resized copies
     phash_centre: int  # the same of its middle 90%: close to the hash of a slightly cropped copy
+    colour: tuple[float, float, float]  # mean red, green, blue (0-255): hashes ignore colour
+    colour_centre: tuple[float, float, float]  # ... of its middle 90%
     width: int
     height: int
     gray_std: float  # spread of the gray levels (0-255) of the thumbnail; ~0 for a blank photo
@@ -75,6 +77,8 @@ def _remembered(path: str, size: int, mtime_ns: int, max_pixels: int) -> Fingerp
         sha1=file_digest(Path(path)),
         phash=perceptual_hash(_shrunk(gray)),
         phash_centre=perceptual_hash(_shrunk(gray[_CENTRE, _CENTRE])),
+        colour=tuple(float(c) for c in pixels.mean(axis=(0, 1))),
+        colour_centre=tuple(float(c) for c in pixels[_CENTRE, _CENTRE].mean(axis=(0, 1))),
         width=width,
         height=height,
         gray_std=float(gray.std()),

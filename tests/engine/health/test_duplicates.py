@@ -14,6 +14,7 @@ from engine.data.split import Split, Subset, make_split, split_dataset
 from engine.health import duplicates
 from engine.health.check import build_report
 from engine.health.fingerprints import Fingerprint, fingerprints
+from tests.conftest import write_image
 from tests.engine.health.conftest import pattern_features, write_copy
 
 
@@ -90,6 +91,15 @@ def test_blank_photos_are_matched_by_content_only():
     assert duplicates.copy_groups(blank) == [(0, 2)]
 
 
+def test_the_same_shapes_in_other_colours_are_not_copies(tmp_path: Path):
+    # One noise pattern in red and in green: close perceptual hashes, different pictures.
+    red = write_image(tmp_path / "red.png", (220, 30, 30), seed=3)
+    green = write_image(tmp_path / "green.png", (30, 200, 40), seed=3)
+    prints = fingerprints([red, green])
+    assert (prints[0].phash ^ prints[1].phash).bit_count() <= duplicates.SAME_PHOTO_BITS
+    assert duplicates.copy_groups(prints) == []
+
+
 def test_hash_comparison_works_in_bounded_blocks(monkeypatch):
     rng = np.random.default_rng(0)
     prints = [_print(int(h), str(i)) for i, h in enumerate(rng.integers(0, 2**63, 300))]
@@ -131,4 +141,5 @@ def test_without_copies_the_split_is_unchanged(pattern_folder: Path):
 
 
 def _print(phash: int, sha1: str, gray_std: float = 40.0) -> Fingerprint:
-    return Fingerprint(sha1, phash, phash, 100, 100, gray_std, 50.0)
+    grey = (128.0, 128.0, 128.0)
+    return Fingerprint(sha1, phash, phash, grey, grey, 100, 100, gray_std, 50.0)
