@@ -20,9 +20,10 @@ SAME_PHOTO_BITS = 8  # this close: the same picture re-encoded, resized or sligh
 CANDIDATE_BITS = 16  # candidates for the features to confirm
 SIMILAR_FEATURES = 0.85  # cosine that confirms a candidate
 SIMILAR_FEATURES_SAME_PHOTO = 0.70  # ... or a candidate within SAME_PHOTO_BITS
-# Hashes see shapes, not colours: copies' mean colours (whole or centre) stay within 6 of 255
-# per channel (23 for 10% crops); a red and a green photo of one pattern are far apart.
-SAME_COLOUR = 24.0
+# Hashes see shapes, not colours. Copies keep the shares of red, green and blue in their mean
+# colour (whole or centre) within 0.03 (0.11 cropped 10% a side), a grayscale or faded edit
+# within 0.26, while one pattern in red and in green is 0.6 apart: not copies beyond this.
+SAME_HUE = 0.3
 _BLOCK_ELEMENTS = 1 << 20  # hash comparisons held at once (8 MB of 64-bit XORs)
 
 
@@ -78,8 +79,8 @@ def _hash_blocks(
     )
     whole = np.array([prints[i].phash for i in usable], dtype=np.uint64)
     centre = np.array([prints[i].phash_centre for i in usable], dtype=np.uint64)
-    colour = np.array([prints[i].colour for i in usable], dtype=np.float32).reshape(-1, 3)
-    colour_centre = np.array([prints[i].colour_centre for i in usable], np.float32).reshape(-1, 3)
+    hue = _proportions([prints[i].colour for i in usable])
+    hue_centre = _proportions([prints[i].colour_centre for i in usable])
     rows = max(1, _BLOCK_ELEMENTS // max(len(whole), 1))
     for start in range(0, len(whole), rows):
         stop = start + rows
@@ -93,13 +94,19 @@ def _hash_blocks(
         first, second = start + row, start + column
         apart = np.minimum.reduce(
             [
-                np.abs(colour[first] - colour[second]).max(axis=1),
-                np.abs(colour[first] - colour_centre[second]).max(axis=1),
-                np.abs(colour_centre[first] - colour[second]).max(axis=1),
+                np.abs(hue[first] - hue[second]).max(axis=1),
+                np.abs(hue[first] - hue_centre[second]).max(axis=1),
+                np.abs(hue_centre[first] - hue[second]).max(axis=1),
             ]
         )
-        alike = apart <= SAME_COLOUR
+        alike = apart <= SAME_HUE
         yield usable[first[alike]], usable[second[alike]], bits[row[alike], column[alike]]
+
+
+def _proportions(colours: list[tuple[float, float, float]]) -> np.ndarray:
+    """Each mean colour as shares of red, green and blue: brightness edits leave them alone."""
+    rgb = np.array(colours, dtype=np.float32).reshape(-1, 3)
+    return rgb / np.maximum(rgb.sum(axis=1, keepdims=True), 1.0)
 
 
 def _components(size: int, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
