@@ -17,6 +17,7 @@ from bench import (
     curve,
     decode,
     gradcam,
+    health,
     inference,
     large_dataset,
     memory,
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[Context], Outcome]] = {
     "batch_classify": batch_classify.run,
     "curve": curve.run,
     "gradcam": gradcam.run,
+    "health": health.run,
 }
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.md"
 

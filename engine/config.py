@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from engine.backbones import DEFAULT_BACKBONE, get_backbone
 from engine.errors import ConfigError
 
+CLASS_WEIGHTS = ("none", "balanced")  # TrainConfig.class_weight
+
 
 @dataclass(frozen=True)
 class _Range:
@@ -89,6 +91,15 @@ class TrainConfig:
         "seed of the split, the order of photos and the initial weights",
         _Range(0, 2**32 - 1, integer=True),
     )  # numpy's seed range
+    class_weight: str = field(
+        default="none",
+        metadata={
+            "help": "'balanced' weighs each class's photos by 1 / its share of the training "
+            "photos, so a small class counts as much as a large one; 'none' weighs all alike",
+            "range": None,
+            "choices": CLASS_WEIGHTS,
+        },
+    )
 
     @property
     def caches_features(self) -> bool:
@@ -109,6 +120,10 @@ class TrainConfig:
                     f"{option.name}={value!r} is out of range: expected {allowed}. "
                     f"Change {option.name} in the training settings."
                 )
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ConfigError(
+                f"class_weight={self.class_weight!r} is not one of {', '.join(CLASS_WEIGHTS)}."
+            )
         if not isinstance(self.augment, bool):
             raise ConfigError(f"augment={self.augment!r} must be True or False.")
         if self.validation_fraction + self.test_fraction >= 1:

@@ -18,6 +18,7 @@ from engine.data.split import Split, Subset, make_split
 from engine.errors import ModelUnavailableError, RunStoreError, TrainingCancelled
 from engine.evaluation import evaluate
 from engine.events import EVALUATE, ZERO_SHOT, EventCallback
+from engine.health.check import health_check
 from engine.insight.compute import Recording, calibration_stages, run_documents
 from engine.mapping_record import DOCUMENT as MAPPING_DOCUMENT
 from engine.mapping_record import mapping_record
@@ -101,7 +102,11 @@ def run_experiment(
         zero_shot_error=zero_shot_error,
         evaluation=None,
         split=split_record,
-        extras=_mapping_extras(report, edited=mapping is not None),
+        extras={
+            **_mapping_extras(report, edited=mapping is not None),
+            # Copies across the split, balance and odd photos, by hashes: health.json.
+            "health": health_check(dataset, split, settings, split_file, False).to_dict(),
+        },
     )
 
     started = time.monotonic()

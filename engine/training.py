@@ -32,6 +32,7 @@ from engine.data.pipeline import make_pipeline, unwrap_pipeline_error
 from engine.data.split import Split, Subset
 from engine.errors import DatasetError, TrainingCancelled
 from engine.events import FEATURES, FINE_TUNE, HEAD, METRICS, History
+from engine.health.balance import class_weights
 from engine.model import build_model, feature_extractor, unfreeze_top_layers
 from engine.progress import Progress, StagePlan
 from engine.runtime import Runtime, keras_forward
@@ -213,6 +214,10 @@ class _Training:
         self.weights = weights_source(config.backbone, settings.backbone_weights)
         self.strategy = get_strategy(settings.distribute)
         self.runtime = Runtime.from_settings(settings)
+        # Every stage and both stage-1 paths weigh the loss alike (None: unweighted).
+        self.class_weight = class_weights(
+            split.train.labels, len(split.class_names), config.class_weight
+        )
 
     def run(self, started: float) -> TrainResult:
         """The recipe: build, train the head (on features when planned), maybe fine-tune."""
@@ -347,6 +352,7 @@ class _Training:
             steps_per_epoch=self.progress.plan.num_batches,
             validation_data=validation,
             callbacks=callbacks,
+            class_weight=self.class_weight,
             shuffle=False,  # the stream is already in the seeded per-epoch order
             verbose=0,
         )

@@ -19,6 +19,7 @@ from ui import cache, session
 from ui.charts import class_counts_figure
 from ui.downloads import render_sample_download
 from ui.errors import guard
+from ui.health import render_health_check
 from ui.image_grid import Card, render_grid
 from ui.setup import page_setup
 from ui.tables import skipped_table, split_table
@@ -129,6 +130,8 @@ with right:
         "Training learns from *train*, picks when to stop on *validation*, and is scored on "
         "*test* only, photos it never saw. " + md(" ".join(split.notes))
     )
+
+render_health_check(dataset, split_file, settings)
 
 st.subheader("Samples")
 for index, name in enumerate(dataset.class_names):

@@ -10,6 +10,7 @@ from ui.errors import guard
 from ui.flips import render_flip_board
 from ui.gallery import ERRORS_KEY, render_gallery
 from ui.headline import render_headline
+from ui.health import render_run_health
 from ui.mapping import render_run_mapping
 from ui.report import render_report_button
 from ui.setup import page_setup
@@ -33,6 +34,7 @@ evaluation = run.evaluation
 if run.info.status == "partial":
     st.info("Fine-tuning of this run was cancelled: these are its stage-1 model's results.")
 render_headline(run)
+render_run_health(store, run_id)
 
 st.subheader("What training fixed, and what it broke")
 render_flip_board(load_flip_board(store, run), settings, "evaluate")

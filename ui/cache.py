@@ -85,3 +85,8 @@ def run_named_accuracy(runs_dir: Path, run_id: str) -> float | None:
         return named_accuracy(get_run_store(runs_dir), run_id)
     except RunNotFoundError:
         return None
+
+
+def folder_stamp(root: Path) -> tuple[tuple[str, int], ...]:
+    """What changes when a photo of the folder is added, removed or moved (for cache keys)."""
+    return _folder_stamp(root)

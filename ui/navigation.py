@@ -12,6 +12,7 @@ import streamlit as st
 PAGES = (
     ("pages/home.py", "Demo", ":material/home:"),
     ("pages/data.py", "Data", ":material/folder_open:"),
+    ("pages/review.py", "Review labels", ":material/fact_check:"),
     ("pages/zero_shot.py", "Zero-shot", ":material/visibility:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),

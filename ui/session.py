@@ -29,6 +29,9 @@ CONFIRM_DELETE = "runs_confirm_delete"  # run id awaiting "Yes, delete it"
 JOB_STATE = "{}_job_state"  # the job state a progress widget last drew, per widget key
 TRAIN_VALUES = "train_values"  # the Train form's last submitted values
 UPLOADER_GENERATION = "data_uploader_generation"  # bumped to empty the zip uploader
+HEALTH_CHECKED = "data_health_checked"  # dataset folders whose health check was asked for
+REVIEW_ROUND = "review_round"  # dataset folder -> how often its suspects were looked for
+REVIEW_JOB = "review_job"  # the retrain started on the Review page (see review_job)
 FLIP_GROUP = "{}_flip_group"  # the flip-board box whose photos are open, per page
 PRESENT_STEP = "present_step"  # the presenter's current step (index into its steps)
 PRESENT_TRAINING = "present_training"  # the presenter asked for a training not started yet
@@ -226,3 +229,34 @@ def present_training_requested() -> bool:
 
 def forget_present_training() -> None:
     st.session_state.pop(PRESENT_TRAINING, None)
+
+
+def ask_health_check(folder: Path) -> None:
+    st.session_state.setdefault(HEALTH_CHECKED, set()).add(str(folder))
+
+
+def health_check_asked(folder: Path) -> bool:
+    return str(folder) in st.session_state.get(HEALTH_CHECKED, set())
+
+
+def ask_review(folder: Path) -> None:
+    """Look for suspects in folder (again: a new round, so fixes made since are seen)."""
+    rounds = st.session_state.setdefault(REVIEW_ROUND, {})
+    rounds[str(folder)] = rounds.get(str(folder), 0) + 1
+
+
+def review_round(folder: Path) -> int:
+    """How often this session looked for suspects in folder (0: not yet)."""
+    return st.session_state.get(REVIEW_ROUND, {}).get(str(folder), 0)
+
+
+def watch_review_job(
+    job_id: str, before_run: str, folder: Path, counts: tuple[int, int, int]
+) -> None:
+    st.session_state[REVIEW_JOB] = (job_id, before_run, str(folder), counts)
+
+
+def review_job() -> tuple[str, str, str, tuple[int, int, int]] | None:
+    """(job id, run before the fixes, dataset folder, (moved, excluded, kept)) of the retrain
+    this session started on the Review page."""
+    return st.session_state.get(REVIEW_JOB)

@@ -8,7 +8,7 @@ import dataclasses
 import streamlit as st
 
 from engine.backbones import BACKBONES, unavailable_reason
-from engine.config import TrainConfig, help_text
+from engine.config import CLASS_WEIGHTS, TrainConfig, help_text
 from engine.errors import ConfigError
 from engine.settings import Settings
 from ui import session
@@ -33,6 +33,7 @@ LAYOUT = {
     "early_stopping_patience": (2, "Early-stopping patience (0 = off)"),
     "seed": (2, "Seed"),
     "augment": (2, "Augment photos (slower)"),
+    "class_weight": (1, "Class weights"),
 }
 
 
@@ -84,6 +85,11 @@ def _widget(column, name: str, label: str, value, reasons: dict[str, str | None]
             ),
             key=widget_key,
             help=tip,
+        )
+    if name == "class_weight":
+        choices = list(CLASS_WEIGHTS)
+        return column.selectbox(
+            label, choices, index=choices.index(value), key=widget_key, help=tip
         )
     if name == "batch_size":
         return column.select_slider(label, BATCH_SIZES, value, key=widget_key, help=tip)

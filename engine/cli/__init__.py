@@ -17,6 +17,8 @@ from engine.cli import (
     evaluate,
     export,
     gradcam,
+    health,
+    labels,
     predict,
     projection,
     report,
@@ -30,7 +32,18 @@ from engine.images import printable
 from engine.settings import Settings
 
 COMMANDS = (
-    *(train, predict, evaluate, runs, calibrate, curve, gradcam, projection, report, export),
+    train,
+    predict,
+    evaluate,
+    runs,
+    calibrate,
+    curve,
+    gradcam,
+    projection,
+    report,
+    export,
+    health,
+    labels,
     download,
 )
 

@@ -70,6 +70,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                 dest=option.name,
                 type=_TYPES[option.type],
                 default=None,
+                choices=option.metadata.get("choices"),
                 metavar=option.type.upper() if option.type != "str" else "NAME",
                 help=f"{help_text} (default: {option.default})",
             )

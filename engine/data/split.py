@@ -58,25 +58,40 @@ class Split:
 
 
 def split_dataset(
-    dataset: Dataset, validation_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0
+    dataset: Dataset,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    groups: Sequence[Sequence[int]] = (),
 ) -> Split:
     """Stratified, seeded split; every class keeps at least one training image.
 
     Each class gives round(n * fraction) images to test and validation, at least one each
     when the fraction is above 0 and the class has images to spare (test comes first).
+    groups (indices into dataset.paths, e.g. copies of one photo) each go whole into one
+    part, so no photo is tested on its own copy; without groups the split is as before.
 
     Raises:
         DatasetError: a fraction is negative or the two add up to 1 or more.
     """
     _check_fractions(validation_fraction, test_fraction)
-    train, test, validation = _stratified_parts(
-        dataset.labels, (test_fraction, validation_fraction), seed
-    )
+    fractions = (test_fraction, validation_fraction)
+    notes: tuple[str, ...] = ()
+    if groups:
+        train, test, validation = _grouped_parts(dataset.labels, groups, fractions, seed)
+        notes = (
+            f"{sum(map(len, groups))} photos are copies of one another ({len(groups)} "
+            f"group{'s' if len(groups) > 1 else ''} of equal or near-identical pictures); each "
+            "group was kept in one part of the split.",
+        )
+    else:
+        train, test, validation = _stratified_parts(dataset.labels, fractions, seed)
     return Split(
         class_names=dataset.class_names,
         train=_take(dataset, train),
         validation=_take(dataset, validation),
         test=_take(dataset, test),
+        notes=notes,
     )
 
 
@@ -128,7 +143,14 @@ def make_split(
     """An experiment's split recipe: the split file when given, else config's seeded split."""
     if split_file is not None:
         return read_split_file(dataset, split_file, config.validation_fraction, config.seed)
-    return split_dataset(dataset, config.validation_fraction, config.test_fraction, config.seed)
+    # Imported here: engine.health reads photos through engine.data.record, which imports this.
+    from engine.health.duplicates import copy_groups
+    from engine.health.fingerprints import fingerprints
+
+    groups = copy_groups(fingerprints(dataset.paths))
+    return split_dataset(
+        dataset, config.validation_fraction, config.test_fraction, config.seed, groups
+    )
 
 
 def find_split_file(root: Path) -> Path | None:
@@ -207,6 +229,45 @@ def _stratified_parts(
             start += taken
         parts[0].append(members[start:])
     return [np.sort(np.concatenate(chunks)) if chunks else np.array([], int) for chunks in parts]
+
+
+def _grouped_parts(
+    labels: Sequence[int],
+    groups: Sequence[Sequence[int]],
+    fractions: tuple[float, ...],
+    seed: int,
+) -> list[np.ndarray]:
+    """_stratified_parts with each group of indices kept whole in one part.
+
+    A group counts for the class of its first photo. Per class the photos and groups are
+    shuffled (seeded) and each part takes those that fit its share, earlier parts first; a
+    part that nothing fits takes the smallest, and one unit always stays in training.
+    """
+    rng = np.random.default_rng(seed)
+    grouped = {index for group in groups for index in group}
+    units = [sorted(group) for group in groups]
+    units += [[index] for index in range(len(labels)) if index not in grouped]
+    parts: list[list[int]] = [[] for _ in range(len(fractions) + 1)]
+    for label in sorted(set(labels)):
+        mine = sorted((unit for unit in units if labels[unit[0]] == label), key=lambda u: u[0])
+        remaining = [mine[i] for i in rng.permutation(len(mine))]
+        size = sum(map(len, remaining))
+        for number, fraction in enumerate(fractions, start=1):
+            wanted = max(int(size * fraction + 0.5), 1 if fraction > 0 else 0)
+            chosen, taken = [], 0
+            for unit in remaining:
+                if len(remaining) - len(chosen) <= 1:
+                    break
+                if taken + len(unit) <= wanted:
+                    chosen.append(unit)
+                    taken += len(unit)
+            if not chosen and wanted and len(remaining) > 1:
+                chosen = [min(remaining, key=len)]
+            parts[number].extend(index for unit in chosen for index in unit)
+            taken_ids = {id(unit) for unit in chosen}
+            remaining = [unit for unit in remaining if id(unit) not in taken_ids]
+        parts[0].extend(index for unit in remaining for index in unit)
+    return [np.array(sorted(part), dtype=np.int64) for part in parts]
 
 
 def _take(source: Dataset | Subset, indices: np.ndarray) -> Subset:

@@ -77,6 +77,10 @@ class FrozenFeatures:
         on_photos(len(subset))
         return features
 
+    def extract(self, subset: Subset, on_photos: Callable[[int], None]) -> np.ndarray:
+        """Features of subset computed now, bypassing the cache (its caller keeps them)."""
+        return self._extract(subset, on_photos)
+
     def _extract(self, subset: Subset, on_photos: Callable[[int], None]) -> np.ndarray:
         chunks = [np.zeros((0, self.spec.feature_dim), np.float32)]
         decoded = batches.decode_batches(

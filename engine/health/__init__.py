@@ -1,0 +1,1 @@
+"""Data health: class balance, duplicates and leakage, odd photos, suspected label errors."""
