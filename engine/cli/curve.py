@@ -25,9 +25,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     parser.add_argument(
         "--data",
-        required=True,
         metavar="DIR",
-        help="one sub-folder per class (with --run: where the run's photos are)",
+        help="one sub-folder per class (with --run: where the run's photos are, by default the "
+        "folder it trained on)",
     )
     parser.add_argument(
         "--split-file",
@@ -51,7 +51,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Compute the curve (progress on stderr); with --run it is saved with that run."""
-    data = checked_path(args.data, "--data")
+    data = checked_path(args.data, "--data") if args.data else None
     progress = progress_lines()
     zero_shot_error = None
     if args.run is not None:
@@ -63,6 +63,8 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         store = RunStore(settings.runs_dir)
         run_id = store.info(args.run).run_id
         curve = curve_of_run(store, run_id, settings, data, progress)
+    elif data is None:
+        raise ConfigError("Give --data DIR (the photos' folder) or --run RUN_ID (a saved run).")
     else:
         run_id = None
         split_file = checked_path(args.split_file, "--split-file") if args.split_file else None

@@ -120,7 +120,7 @@ def cli_json(capsys, *argv: str) -> tuple[int, dict, str]:
 def test_curve_and_projection_commands_print_one_json_object(trained, capsys):
     settings, run_id, folder = trained
     common = ("--runs-dir", str(settings.runs_dir), "--json")
-    code, result, err = cli_json(capsys, "curve", "--data", str(folder), "--run", run_id, *common)
+    code, result, err = cli_json(capsys, "curve", "--run", run_id, *common)  # its own folder
     assert code == 0 and result["saved"] and result["run_id"] == run_id
     assert [p["per_class"] for p in result["points"]] == [1, 2, 5, 9]
     assert "photos per class" in result["next_doubling"] and "%]" in err  # progress on stderr
@@ -132,6 +132,9 @@ def test_curve_and_projection_commands_print_one_json_object(trained, capsys):
         capsys, "curve", "--data", str(folder), "--run", run_id, "--split-file", "x.csv", *common
     )
     assert code == 1 and err.startswith("error: --split-file cannot be combined with --run")
+
+    code, _, err = cli_json(capsys, "curve", *common)
+    assert code == 1 and "--data DIR" in err and "--run RUN_ID" in err
 
 
 def test_curve_of_a_folder_without_a_run(trained, capsys, monkeypatch):
