@@ -13,21 +13,14 @@ from ui.headline import render_headline
 from ui.health import render_run_health
 from ui.mapping import render_run_mapping
 from ui.report import render_report_button
+from ui.run_picker import pick_run_or_stop
 from ui.setup import page_setup
 from ui.tables import per_class_table
 from ui.text import md
 
 settings = page_setup("Evaluate")
 store = cache.get_run_store(settings.runs_dir)
-with guard():
-    runs = [info for info in store.list() if info.has_model]
-if not runs:
-    st.info("No finished training run yet: train one first, then come back here.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-
-titles = {info.run_id: info.title for info in runs}
-run_id = st.selectbox("Run", list(titles), format_func=titles.get, key="evaluate_run")
+run_id = pick_run_or_stop(settings, "evaluate_run").run_id
 with guard():
     run = store.load(run_id)
 evaluation = run.evaluation

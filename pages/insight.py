@@ -4,26 +4,18 @@ import streamlit as st
 
 from engine.insight.curve import load_curve
 from engine.insight.projection import load_projection
-from ui import cache, models
+from ui import models
 from ui.analysis import Analysis, saved_or_computed
-from ui.errors import guard
 from ui.feature_map import render_feature_map
 from ui.label_curve import render_label_curve
+from ui.run_picker import pick_run_or_stop
 from ui.setup import page_setup
 
 CURVE = Analysis("curve", load_curve, models.compute_curve)
 FEATURE_MAP = Analysis("feature map", load_projection, models.compute_projection)
 
 settings = page_setup("Insight")
-store = cache.get_run_store(settings.runs_dir)
-with guard():
-    runs = [info for info in store.list() if info.has_model]
-if not runs:
-    st.info("No finished training run yet: train one first, then come back here.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-titles = {info.run_id: info.title for info in runs}
-run_id = st.selectbox("Run", list(titles), format_func=titles.get, key="insight_run")
+run_id = pick_run_or_stop(settings, "insight_run").run_id
 
 st.subheader("How many photos do we need?")
 st.caption(

@@ -9,6 +9,7 @@ import streamlit as st
 from engine.run_record import RunInfo
 from engine.settings import Settings
 from ui import cache
+from ui.errors import guard
 
 
 def pick_run(
@@ -28,3 +29,14 @@ def pick_run(
         st.session_state[key] = runs[0].run_id
     run_id = st.selectbox(label, list(titles), format_func=titles.get, key=key)
     return next(info for info in runs if info.run_id == run_id)
+
+
+def pick_run_or_stop(settings: Settings, key: str) -> RunInfo:
+    """pick_run; when no run has a model yet, a pointer to the Train page, and the page stops."""
+    with guard():
+        info = pick_run(settings, key, label="Run")
+    if info is None:
+        st.info("No finished training run yet: train one first, then come back here.")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        st.stop()
+    return info
