@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from engine.errors import RunNotFoundError
 from engine.runs import RunStore
 from engine.schema import Fields, RecordError, read_list
 
@@ -98,13 +97,10 @@ def saved_checks(store: RunStore, run_id: str) -> ExportChecks:
         RunNotFoundError: no such run, or its export_checks.json is damaged (the message says
             how to measure again).
     """
-    data = store.load_extra(run_id, DOCUMENT)
-    if data is None:
-        return ExportChecks({})
-    try:
-        return ExportChecks.from_dict(data, f"{DOCUMENT}.json")
-    except RecordError as exc:
-        raise RunNotFoundError(
-            f"The export checks of run '{run_id}' cannot be read ({exc}); prepare an export "
-            "again to measure it anew."
-        ) from exc
+    checks = store.load_document(
+        run_id,
+        DOCUMENT,
+        lambda data: ExportChecks.from_dict(data, f"{DOCUMENT}.json"),
+        "prepare an export again to measure it anew",
+    )
+    return checks if checks is not None else ExportChecks({})

@@ -116,16 +116,12 @@ def load_mapping_record(store: RunStore, run_id: str) -> MappingRecord | None:
         RunNotFoundError: no such run, or the document is damaged (the message says which
             field; the run's other files still work).
     """
-    data = store.load_extra(run_id, DOCUMENT)
-    if data is None:
-        return None
-    try:
-        return MappingRecord.from_dict(data)
-    except RecordError as exc:
-        raise RunNotFoundError(
-            f"Run '{run_id}': its {DOCUMENT}.json is damaged ({exc}); the rest of the run still "
-            "opens, and a new training records the mapping again."
-        ) from exc
+    return store.load_document(
+        run_id,
+        DOCUMENT,
+        MappingRecord.from_dict,
+        "the rest of the run still opens, and a new training records the mapping again",
+    )
 
 
 def named_accuracy(store: RunStore, run_id: str) -> float | None:

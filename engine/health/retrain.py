@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.access import require_editor
 from engine.data.record import PARTS, SplitRecord
-from engine.errors import DatasetError, RunNotFoundError
+from engine.errors import DatasetError
 from engine.health.journal import ACTIONS, Fix
 from engine.health.places import copied_from
 from engine.run_record import RunInfo
@@ -161,12 +161,4 @@ def label_fixes_of(store: RunStore, run_id: str) -> LabelFixes | None:
     Raises:
         RunNotFoundError: the run is missing, or its document is damaged (the message says so).
     """
-    data = store.load_extra(run_id, DOCUMENT)
-    if data is None:
-        return None
-    try:
-        return LabelFixes.from_dict(data)
-    except RecordError as error:
-        raise RunNotFoundError(
-            f"the label-fix record of run '{run_id}' is damaged ({error})."
-        ) from error
+    return store.load_document(run_id, DOCUMENT, LabelFixes.from_dict, "the run itself still opens")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.access import require_editor
-from engine.errors import ConfigError, RunNotFoundError, first_line
+from engine.errors import ConfigError
 from engine.insight.temperature import (
     NUM_BINS,
     THRESHOLDS,
@@ -190,13 +190,7 @@ def load_calibration(store: RunStore, run_id: str) -> Calibration | None:
     Raises:
         RunNotFoundError: no such run, or its calibration.json is damaged.
     """
-    data = store.load_extra(run_id, CALIBRATION)
-    if data is None:
-        return None
-    try:
-        return Calibration.from_dict(data)
-    except RecordError as error:
-        raise _damaged(run_id, error, "compute it again") from error
+    return store.load_document(run_id, CALIBRATION, Calibration.from_dict, "compute it again")
 
 
 def save_calibration(
@@ -284,13 +278,9 @@ def load_not_sure(store: RunStore, run_id: str) -> NotSure | None:
     Raises:
         RunNotFoundError: no such run, or its threshold.json is damaged.
     """
-    data = store.load_extra(run_id, THRESHOLD)
-    if data is None:
-        return None
-    try:
-        return NotSure.from_dict(data)
-    except RecordError as error:
-        raise _damaged(run_id, error, "choose the threshold again on the Evaluate page") from error
+    return store.load_document(
+        run_id, THRESHOLD, NotSure.from_dict, "choose the threshold again on the Evaluate page"
+    )
 
 
 def load_threshold(store: RunStore, run_id: str) -> float | None:
@@ -309,7 +299,3 @@ def _versioned(data: object, where: str) -> Fields:
             "update Transfer Lab to read it"
         )
     return fields
-
-
-def _damaged(run_id: str, error: RecordError, fix: str) -> RunNotFoundError:
-    return RunNotFoundError(f"Run '{run_id}' has a damaged document ({first_line(error)}); {fix}.")

@@ -25,6 +25,7 @@ from engine.errors import ModelUnavailableError, RunNotFoundError, RunStoreError
 from engine.export import export
 from engine.model import Preprocess
 from engine.runs import STORE_MARKER, TMP_MARKER, RunStore
+from engine.schema import RecordError
 from tests.support.runs import HISTORY, make_run, prediction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +139,23 @@ def test_extra_documents_are_saved_with_a_run_or_later_and_read_back(store):
     store.save_extra(run_id, "calibration", {"temperature": 1.5})
     assert store.load_extra(run_id, "calibration") == {"temperature": 1.5}
     assert store.load(run_id).info.run_id == run_id  # the core files are untouched
+
+
+def test_a_damaged_document_names_its_file_and_how_to_get_it_back(store):
+    def parse(data: dict) -> int:
+        if not isinstance(data.get("fixed"), int):
+            raise RecordError("insight.json.fixed is not a whole number")
+        return data["fixed"]
+
+    run_id = store.save(make_run(("cat", "dog")))
+    assert store.load_document(run_id, "insight", parse, "compute it again") is None
+    store.save_extra(run_id, "insight", {"fixed": 3})
+    assert store.load_document(run_id, "insight", parse, "compute it again") == 3
+    store.save_extra(run_id, "insight", {"fixed": "three"})
+    message = rf"Run '{run_id}': its insight.json is damaged \(.*whole number\); compute it again"
+    with pytest.raises(RunNotFoundError, match=message):
+        store.load_document(run_id, "insight", parse, "compute it again")
+    assert store.load(run_id).info.run_id == run_id  # the rest of the run still opens
 
 
 @pytest.mark.parametrize("name", ["run", "metrics", "../run", "Insight", ".hidden", ""])
