@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError, read_list
+from engine.schema import Fields, read_list, versioned
 
 DOCUMENT = "export_checks"  # <run>/export_checks.json
 FORMAT = 1
@@ -79,13 +79,7 @@ class ExportChecks:
     @classmethod
     def from_dict(cls, data: object, where: str) -> ExportChecks:
         """Raises RecordError: a field is missing or wrong, or a newer version wrote it."""
-        fields = Fields(data, where)
-        version = fields.count("format")
-        if version > FORMAT:
-            raise RecordError(
-                f"{where} was written by a newer version of Transfer Lab (format {version}); "
-                "update Transfer Lab to read it"
-            )
+        fields = versioned(data, where, FORMAT)
         checks = read_list(fields.data.get("checks"), f"{where}.checks", ExportCheck.from_dict)
         return cls({check.export_format: check for check in checks})
 

@@ -8,7 +8,7 @@ from engine.errors import RunNotFoundError
 from engine.evaluation import ZeroShotResult
 from engine.mapping import MappedClass, explain_edited
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError, read_list
+from engine.schema import Fields, RecordError, read_list, versioned
 
 DOCUMENT = "zero_shot_mapping"  # saved as zero_shot_mapping.json beside the run's core files
 FORMAT = 1
@@ -66,13 +66,7 @@ class MappingRecord:
     @classmethod
     def from_dict(cls, data: object, where: str = f"{DOCUMENT}.json") -> MappingRecord:
         """Raises RecordError: a field is missing or of the wrong type, or a newer format."""
-        fields = Fields(data, where)
-        version = fields.count("format")
-        if version > FORMAT:
-            raise RecordError(
-                f"{where} was written by a newer version of Transfer Lab (format {version}); "
-                "update Transfer Lab to read it"
-            )
+        fields = versioned(data, where, FORMAT)
         source = fields.text("source")
         if source not in SOURCES:
             raise RecordError(f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")

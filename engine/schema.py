@@ -70,6 +70,24 @@ class Fields:
         return value
 
 
+def versioned(
+    data: Any, where: str, newest: int, fix: str = "update Transfer Lab to read it"
+) -> Fields:
+    """The fields of a document whose 'format' this version reads (at most newest).
+
+    Raises:
+        RecordError: not an object, no format, or a newer version wrote it (the message ends
+            with fix).
+    """
+    fields = Fields(data, where)
+    version = fields.count("format")
+    if version > newest:
+        raise RecordError(
+            f"{where} was written by a newer version of Transfer Lab (format {version}); {fix}"
+        )
+    return fields
+
+
 def number(value: Any, where: str) -> float:
     """A finite number that is not a field of an object (list items)."""
     if not _is_number(value):

@@ -27,7 +27,7 @@ from engine.insight.temperature import (
     softmax_of,
 )
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError
+from engine.schema import Fields, RecordError, versioned
 from engine.settings import Settings
 
 CALIBRATION = "calibration"  # the run's calibration.json
@@ -139,7 +139,7 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: object, where: str = "calibration.json") -> Calibration:
         """Raises RecordError: a field is missing or wrong, or a newer version wrote it."""
-        fields = _versioned(data, where)
+        fields = versioned(data, where, FORMAT)
         fine_tuned = fields.fields("fine_tuned")
         zero_shot = fields.fields("zero_shot", optional=True)
         return cls(
@@ -236,7 +236,7 @@ class NotSure:
     @classmethod
     def from_dict(cls, data: object, where: str = "threshold.json") -> NotSure:
         """Raises RecordError: a field is missing or wrong, or a newer version wrote it."""
-        fields = _versioned(data, where)
+        fields = versioned(data, where, FORMAT)
         threshold = fields.number("threshold")
         temperature = fields.number("temperature", optional=True)
         if not 0 <= threshold < 1 or (temperature is not None and temperature <= 0):
@@ -288,14 +288,3 @@ def load_threshold(store: RunStore, run_id: str) -> float | None:
     calibrated probabilities: load_not_sure gives the temperature and applies both."""
     rule = load_not_sure(store, run_id)
     return None if rule is None else rule.threshold
-
-
-def _versioned(data: object, where: str) -> Fields:
-    fields = Fields(data, where)
-    version = fields.count("format")
-    if version > FORMAT:
-        raise RecordError(
-            f"{where} was written by a newer version of Transfer Lab (format {version}); "
-            "update Transfer Lab to read it"
-        )
-    return fields

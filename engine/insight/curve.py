@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError, number
+from engine.schema import Fields, RecordError, number, versioned
 
 FORMAT = 1
 NAME = "curve"  # the run's extra document
@@ -125,13 +125,7 @@ class LabelCurve:
     @classmethod
     def from_dict(cls, data: object, where: str = f"{NAME}.json") -> LabelCurve:
         """Raises RecordError naming the field that is missing, mistyped, or too new."""
-        fields = Fields(data, where)
-        version = fields.count("format")
-        if version > FORMAT:
-            raise RecordError(
-                f"{where} was written by a newer version of Transfer Lab (format {version}); "
-                "update Transfer Lab or compute the curve again"
-            )
+        fields = versioned(data, where, FORMAT, "update Transfer Lab or compute the curve again")
         points = tuple(fields.items("points", CurvePoint.from_dict))
         if not points:
             raise RecordError(f"{where}: 'points' is empty")

@@ -15,7 +15,7 @@ from engine.errors import RunNotFoundError, first_line
 from engine.evaluation import Evaluation, Prediction
 from engine.run_record import Run
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError
+from engine.schema import Fields, RecordError, versioned
 
 FIXED, BROKEN, BOTH_RIGHT, BOTH_WRONG = "fixed", "broken", "both_right", "both_wrong"
 CANNOT_NAME = "cannot_name"  # the photo's class has no ImageNet label: zero-shot is always wrong
@@ -74,9 +74,7 @@ class RecordedLosses:
     @classmethod
     def from_dict(cls, data: object, where: str = "flips.json") -> RecordedLosses:
         """Raises RecordError: a field is missing or wrong, or a newer version wrote it."""
-        fields = Fields(data, where)
-        if fields.count("format") > FORMAT:
-            raise RecordError(f"{where} was written by a newer version of Transfer Lab")
+        fields = versioned(data, where, FORMAT)
         return cls(dict(fields.items("photos", _photo)))
 
 

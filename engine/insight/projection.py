@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.evaluation import Prediction
 from engine.runs import RunStore
-from engine.schema import Fields, RecordError, number
+from engine.schema import Fields, RecordError, number, versioned
 
 FORMAT = 1
 NAME = "projection"  # the run's extra document
@@ -103,13 +103,7 @@ class FeatureMap:
     @classmethod
     def from_dict(cls, data: object, where: str = f"{NAME}.json") -> FeatureMap:
         """Raises RecordError naming the field that is missing, mistyped, or too new."""
-        fields = Fields(data, where)
-        version = fields.count("format")
-        if version > FORMAT:
-            raise RecordError(
-                f"{where} was written by a newer version of Transfer Lab (format {version}); "
-                "update Transfer Lab or compute the map again"
-            )
+        fields = versioned(data, where, FORMAT, "update Transfer Lab or compute the map again")
         class_names = fields.texts("class_names")
         points = tuple(fields.items("points", MapPoint.from_dict))
         known = set(class_names)
