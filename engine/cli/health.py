@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.cli.data_args import add_data_arguments, data_and_split_file
 from engine.cli.text import table, to_json
 from engine.config import TrainConfig
-from engine.data.paths import checked_path
 from engine.data.scan import scan_dataset
-from engine.data.split import find_split_file, make_split
+from engine.data.split import make_split
 from engine.health.check import health_check
 from engine.health.report import HealthReport
 from engine.settings import Settings
@@ -21,16 +21,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser = commands.add_parser(
         "health", parents=[common], help="check a dataset: balance, copies, leakage, odd photos"
     )
-    parser.add_argument("--data", required=True, metavar="DIR", help="one sub-folder per class")
-    parser.add_argument(
-        "--split-file",
-        metavar="CSV",
-        help="path,label,split rows (default: the folder's splits.csv when it has one)",
-    )
-    parser.add_argument(
-        "--no-split-file",
-        action="store_true",
-        help="check the engine's own seeded split even when the folder has a splits.csv",
+    add_data_arguments(
+        parser, "check the engine's own seeded split even when the folder has a splits.csv"
     )
     parser.add_argument(
         "--no-features",
@@ -42,10 +34,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     """Scan, split as a training would, check; one JSON object with --json."""
-    data = checked_path(args.data, "--data")
-    split_file = checked_path(args.split_file, "--split-file") if args.split_file else None
-    if split_file is None and not args.no_split_file:
-        split_file = find_split_file(data)
+    data, split_file, _ = data_and_split_file(args)
     dataset = scan_dataset(data, settings.max_image_pixels)
     split = make_split(dataset, TrainConfig(), split_file)
     report = health_check(

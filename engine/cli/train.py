@@ -9,6 +9,7 @@ from typing import TextIO
 
 from engine.access import require_editor
 from engine.backbones import BACKBONES
+from engine.cli.data_args import add_data_arguments, data_and_split_file
 from engine.cli.text import (
     accuracy_text,
     calibration_lines,
@@ -19,8 +20,6 @@ from engine.cli.text import (
     to_json,
 )
 from engine.config import TrainConfig
-from engine.data.paths import checked_path
-from engine.data.split import find_split_file
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
 from engine.insight.calibration import load_calibration
@@ -40,17 +39,7 @@ _TYPES = {"int": int, "float": float, "str": str}
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The train command with one flag per TrainConfig field (so none can drift)."""
     parser = commands.add_parser("train", parents=[common], help="fine-tune on a folder of photos")
-    parser.add_argument("--data", required=True, metavar="DIR", help="one sub-folder per class")
-    parser.add_argument(
-        "--split-file",
-        metavar="CSV",
-        help="path,label,split rows (default: the folder's splits.csv when it has one)",
-    )
-    parser.add_argument(
-        "--no-split-file",
-        action="store_true",
-        help="split at random (seeded) even when the folder has a splits.csv",
-    )
+    add_data_arguments(parser, "split at random (seeded) even when the folder has a splits.csv")
     for option in dataclasses.fields(TrainConfig):
         flags = ["--" + option.name.replace("_", "-"), *ALIASES.get(option.name, ())]
         help_text = option.metadata["help"]
@@ -84,12 +73,9 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
         for option in dataclasses.fields(TrainConfig)
         if getattr(args, option.name) is not None
     }
-    data = checked_path(args.data, "--data")
-    split_file = checked_path(args.split_file, "--split-file") if args.split_file else None
-    if split_file is None and not args.no_split_file:
-        split_file = find_split_file(data)
-        if split_file is not None:
-            print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
+    data, split_file, found = data_and_split_file(args)
+    if found:
+        print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
     require_editor(settings, "train")
     with training_lock(settings.runs_dir, f"python -m engine train --data {data.name}"):
         info = run_experiment(
