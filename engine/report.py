@@ -270,7 +270,10 @@ def _photos(evaluation: Evaluation, max_pixels: int) -> str:
         ("wrong", "Photos it still gets wrong", evaluation.errors(), "the trained model's errors"),
     ):
         shown = round_robin(rows, MAX_PHOTOS)  # every class in turn, not the first in file order
-        text = f"{len(rows)} test photos: {explained}" + (
+        text = (evaluation.wins_text() + " " if anchor == "fixed" else "") + (
+            f"{len(rows)} test photos: {explained}"
+        )
+        text += (
             f" ({len(shown)} shown, taking each class in turn)." if len(rows) > len(shown) else "."
         )
         grid = photo_grid([_card(row) for row in shown], max_pixels) if shown else ""

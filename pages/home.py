@@ -39,8 +39,8 @@ def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     if wins:
         st.subheader("Zero-shot wrong, trained model right")
         st.caption(
-            "Taken from every class in turn, including those ImageNet has no label for (the "
-            "zero-shot model could never name them; the counts above keep them apart)."
+            md(run.evaluation.wins_text())
+            + f" Here are {len(wins)}, taken from every class in turn."
         )
         render_grid([row_card(row) for row in wins], settings)
     st.subheader("How training went")
@@ -70,7 +70,7 @@ st.caption(
     + (
         "A finished run is ready: the story shows at once."
         if demo
-        else "No run yet: the button trains one first (about one to three minutes on a laptop)."
+        else "No run yet: the button trains one first (well under a minute on a laptop)."
     )
 )
 left, right = st.columns([1, 3])

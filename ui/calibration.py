@@ -98,6 +98,7 @@ def _render_model(title: str, model: ModelCalibration | None, note: str | None, 
         percent(model.ece_before if after is None else after),
         delta=None if change is None else f"{change:+.1f} points" if change else "no change",
         delta_color="inverse" if change else "off",
+        delta_arrow="auto" if change else "off",  # no arrow beside "no change"
         help=ERROR_HELP,
         border=True,
     )

@@ -228,16 +228,11 @@ def draw_fixed(story: Story) -> None:
     run = _finished_run(story)
     if run is None:
         return
-    wins, total = run.evaluation.wins(), len(run.evaluation.predictions)
+    wins = run.evaluation.wins()
     if not wins:
         st.info("No test photo went from wrong (ImageNet model) to right (trained model).")
         return
-    unnamed = set(run.evaluation.zero_shot.unmapped_classes if run.evaluation.zero_shot else ())
-    num_unnamed = sum(row.true in unnamed for row in wins)
-    st.markdown(
-        f"Training fixed **{len(wins)} of the {total} test photos** the ImageNet model got wrong"
-        + (f"; {num_unnamed} of them are of classes it has no word for." if num_unnamed else ".")
-    )
+    st.markdown(md(run.evaluation.wins_text()))
     _photo_grid(wins, story)
     st.caption("Green frame: the trained model's answer is right; below it, what ImageNet said.")
 

@@ -103,7 +103,8 @@ def _render_comparison(store: RunStore, info: RunInfo, compared: LabelFixes) -> 
         "After the fixes",
         percent(info.test_accuracy),
         None if change is None else f"{change:+.1f} points",
-        delta_color="normal" if change else "off",  # no green arrow for no change
+        delta_color="normal" if change else "off",
+        delta_arrow="auto" if change else "off",  # no green arrow for no change
     )
     fixed = ", ".join(
         _count(number, noun)

@@ -144,6 +144,11 @@ def test_interpretation_errors_and_wins(pipeline_calls):
     # Photo 1: zero-shot answered 'sock' (unmapped), fine-tuned right.
     assert [row.path for row in result.wins()] == [str(SUBSET.paths[1])]
     assert [row.path for row in result.select(true="a", only_errors=True)] == [str(SUBSET.paths[2])]
+    wrong = sum(row.zero_shot_correct is False for row in result.predictions)
+    assert result.wins_text() == (
+        f"The ImageNet model got {wrong} of the {len(SUBSET.paths)} test photos wrong; the "
+        "trained model gets 1 of those right."
+    )
 
 
 def test_most_confused_lists_mistakes_most_frequent_first():
