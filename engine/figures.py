@@ -129,12 +129,19 @@ def confusion_figure(
         )
     )
     figure.update_layout(
-        xaxis={"title": "predicted", "type": "category", "categoryarray": shown},
+        # automargin: the class names get the room they need outside Streamlit too (the report).
+        xaxis={
+            "title": "predicted",
+            "type": "category",
+            "categoryarray": shown,
+            "automargin": True,
+        },
         yaxis={
             "title": "true",
             "type": "category",
             "categoryarray": shown,
             "autorange": "reversed",
+            "automargin": True,
         },
         # Square cells: as wide as tall, whatever the page width.
         height=140 + size * len(class_names),
