@@ -260,24 +260,21 @@ def _card(row: Prediction) -> PhotoCard:
 
 def _photos(evaluation: Evaluation, max_pixels: int) -> str:
     parts = []
-    for anchor, heading, rows, explained in (
+    errors = evaluation.errors()
+    for anchor, heading, rows, summary in (
+        ("fixed", "Photos training fixed", evaluation.wins(), evaluation.wins_text()),
         (
-            "fixed",
-            "Photos training fixed",
-            evaluation.wins(),
-            "zero-shot got them wrong, the trained model gets them right",
+            "wrong",
+            "Photos it still gets wrong",
+            errors,
+            f"{len(errors)} test photos: the trained model's errors.",
         ),
-        ("wrong", "Photos it still gets wrong", evaluation.errors(), "the trained model's errors"),
     ):
         shown = round_robin(rows, MAX_PHOTOS)  # every class in turn, not the first in file order
-        text = (evaluation.wins_text() + " " if anchor == "fixed" else "") + (
-            f"{len(rows)} test photos: {explained}"
-        )
-        text += (
-            f" ({len(shown)} shown, taking each class in turn)." if len(rows) > len(shown) else "."
-        )
+        if len(rows) > len(shown):
+            summary += f" {len(shown)} of them shown, taking each class in turn."
         grid = photo_grid([_card(row) for row in shown], max_pixels) if shown else ""
-        parts.append(section(anchor, heading, paragraph(text), grid))
+        parts.append(section(anchor, heading, paragraph(summary), grid))
     return "\n".join(parts)
 
 
