@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from engine.run_documents import load_document
 from engine.runs import RunStore
 from engine.schema import Fields, read_list, versioned
 
@@ -91,7 +92,8 @@ def saved_checks(store: RunStore, run_id: str) -> ExportChecks:
         RunNotFoundError: no such run, or its export_checks.json is damaged (the message says
             how to measure again).
     """
-    checks = store.load_document(
+    checks = load_document(
+        store,
         run_id,
         DOCUMENT,
         lambda data: ExportChecks.from_dict(data, f"{DOCUMENT}.json"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from engine.errors import RunNotFoundError
 from engine.evaluation import ZeroShotResult
 from engine.mapping import MappedClass, explain_edited
+from engine.run_documents import load_document
 from engine.runs import RunStore
 from engine.schema import Fields, RecordError, read_list, versioned
 
@@ -110,7 +111,8 @@ def load_mapping_record(store: RunStore, run_id: str) -> MappingRecord | None:
         RunNotFoundError: no such run, or the document is damaged (the message says which
             field; the run's other files still work).
     """
-    return store.load_document(
+    return load_document(
+        store,
         run_id,
         DOCUMENT,
         MappingRecord.from_dict,

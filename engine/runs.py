@@ -13,11 +13,10 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from engine.access import can_change, read_only_error
 from engine.errors import ConfigError, RunNotFoundError, RunStoreError, first_line
@@ -54,7 +53,6 @@ _CORE_FILES = {"run", "config", "history", "metrics", "predictions", "split"}
 _DAMAGED = (OSError, ValueError, RecordError)
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class SavesModel(Protocol):
@@ -202,25 +200,6 @@ class RunStore:
             return read_json(path)
         except _DAMAGED as exc:
             raise self._damaged_error(folder, exc) from exc
-
-    def load_document(
-        self, run_id: str, name: str, parse: Callable[[Any], T], fix: str
-    ) -> T | None:
-        """A run's <name>.json read by parse (e.g. a record's from_dict), None when it has none.
-
-        Raises:
-            RunNotFoundError: no such run, or the document is damaged; the message names it
-                and ends with fix, how to get it back (the run's other files still open).
-        """
-        data = self.load_extra(run_id, name)
-        if data is None:
-            return None
-        try:
-            return parse(data)
-        except RecordError as error:
-            raise RunNotFoundError(
-                f"Run '{run_id}': its {name}.json is damaged ({first_line(error)}); {fix}."
-            ) from error
 
     def pin_demo(self, run_id: str | None) -> None:
         """Make the Demo page show this run (None: back to the newest default-recipe run)."""

@@ -15,6 +15,7 @@ from engine.data.record import PARTS, SplitRecord
 from engine.errors import DatasetError
 from engine.health.journal import ACTIONS, Fix
 from engine.health.places import copied_from
+from engine.run_documents import load_document
 from engine.run_record import RunInfo
 from engine.runs import RunStore
 from engine.schema import Fields, RecordError
@@ -161,4 +162,6 @@ def label_fixes_of(store: RunStore, run_id: str) -> LabelFixes | None:
     Raises:
         RunNotFoundError: the run is missing, or its document is damaged (the message says so).
     """
-    return store.load_document(run_id, DOCUMENT, LabelFixes.from_dict, "the run itself still opens")
+    return load_document(
+        store, run_id, DOCUMENT, LabelFixes.from_dict, "the run itself still opens"
+    )

@@ -26,6 +26,7 @@ from engine.insight.temperature import (
     reliability,
     softmax_of,
 )
+from engine.run_documents import load_document
 from engine.runs import RunStore
 from engine.schema import Fields, RecordError, versioned
 from engine.settings import Settings
@@ -190,7 +191,7 @@ def load_calibration(store: RunStore, run_id: str) -> Calibration | None:
     Raises:
         RunNotFoundError: no such run, or its calibration.json is damaged.
     """
-    return store.load_document(run_id, CALIBRATION, Calibration.from_dict, "compute it again")
+    return load_document(store, run_id, CALIBRATION, Calibration.from_dict, "compute it again")
 
 
 def save_calibration(
@@ -278,8 +279,12 @@ def load_not_sure(store: RunStore, run_id: str) -> NotSure | None:
     Raises:
         RunNotFoundError: no such run, or its threshold.json is damaged.
     """
-    return store.load_document(
-        run_id, THRESHOLD, NotSure.from_dict, "choose the threshold again on the Evaluate page"
+    return load_document(
+        store,
+        run_id,
+        THRESHOLD,
+        NotSure.from_dict,
+        "choose the threshold again on the Evaluate page",
     )
 
 

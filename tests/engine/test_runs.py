@@ -24,6 +24,7 @@ from engine.classifiers import FineTunedClassifier, load_run_classifier
 from engine.errors import ModelUnavailableError, RunNotFoundError, RunStoreError
 from engine.export import export
 from engine.model import Preprocess
+from engine.run_documents import load_document
 from engine.runs import STORE_MARKER, TMP_MARKER, RunStore
 from engine.schema import RecordError
 from tests.support.runs import HISTORY, make_run, prediction
@@ -148,13 +149,13 @@ def test_a_damaged_document_names_its_file_and_how_to_get_it_back(store):
         return data["fixed"]
 
     run_id = store.save(make_run(("cat", "dog")))
-    assert store.load_document(run_id, "insight", parse, "compute it again") is None
+    assert load_document(store, run_id, "insight", parse, "compute it again") is None
     store.save_extra(run_id, "insight", {"fixed": 3})
-    assert store.load_document(run_id, "insight", parse, "compute it again") == 3
+    assert load_document(store, run_id, "insight", parse, "compute it again") == 3
     store.save_extra(run_id, "insight", {"fixed": "three"})
     message = rf"Run '{run_id}': its insight.json is damaged \(.*whole number\); compute it again"
     with pytest.raises(RunNotFoundError, match=message):
-        store.load_document(run_id, "insight", parse, "compute it again")
+        load_document(store, run_id, "insight", parse, "compute it again")
     assert store.load(run_id).info.run_id == run_id  # the rest of the run still opens
 
 
