@@ -22,6 +22,7 @@ from engine.cli.text import (
 from engine.config import TrainConfig
 from engine.events import STAGE_TITLES, ProgressEvent, format_seconds
 from engine.experiment import run_experiment
+from engine.images import printable
 from engine.insight.calibration import load_calibration
 from engine.insight.flips import load_flip_board
 from engine.mapping_record import load_mapping_record
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     if found:
         print(f"Using {split_file} (pass --no-split-file for a random split)", file=sys.stderr)
     require_editor(settings, "train")
-    with training_lock(settings.runs_dir, f"python -m engine train --data {data.name}"):
+    with training_lock(settings.runs_dir, f"python -m engine train --data {printable(data.name)}"):
         info = run_experiment(
             data,
             TrainConfig(**overrides),

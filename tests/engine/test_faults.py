@@ -516,19 +516,18 @@ def cli_results(tmp_path_factory) -> dict[str, tuple[int, bytes, bytes] | None]:
     env = python_env(
         TLAB_ZERO_SHOT_MODEL=str(root / "zero-shot"),
         TLAB_IMAGENET_LABELS=lab_settings(root).imagenet_labels,
-        TLAB_RUNS_DIR=str(root / "runs"),
     )
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI's own default, as a user gets it
     cases = cli_case_files(root)
-    children = {
+    children = {  # each in its own runs folder: two trainings in one would wait for each other
         name: subprocess.Popen(
             [sys.executable.encode(), b"-m", b"engine", *argv],
             cwd=ROOT,
-            env=env,
+            env={**env, "TLAB_RUNS_DIR": str(root / f"runs-{number}")},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for name, argv in cases.items()
+        for number, (name, argv) in enumerate(cases.items())
         if argv is not None
     }
     results = {name: None for name in cases}
