@@ -155,24 +155,6 @@ class Evaluation:
         """Photos the zero-shot model gets wrong and the fine-tuned model gets right."""
         return [row for row in self.predictions if row.correct and row.zero_shot_correct is False]
 
-    def wins_text(self) -> str:
-        """How many test photos zero-shot got wrong and how many of those training put right,
-        split as the flip board splits them (classes ImageNet names, and those it cannot)."""
-        wrong = sum(row.zero_shot_correct is False for row in self.predictions)
-        wins = self.wins()
-        unnamed = set(self.zero_shot.unmapped_classes if self.zero_shot else ())
-        cannot_name = sum(row.true in unnamed for row in wins)
-        text = (
-            f"The ImageNet model got {wrong} of the {len(self.predictions)} test photos wrong; "
-            f"the trained model gets {len(wins)} of those right"
-        )
-        if not cannot_name:
-            return text + "."
-        return (
-            f"{text}: {len(wins) - cannot_name} of classes ImageNet names (the flip board's "
-            f"'fixed') and {cannot_name} of classes it has no word for."
-        )
-
     def most_confused(self, n: int = 5) -> list[tuple[str, str, int]]:
         """Up to n (true, predicted, count) mistakes, most frequent first (as fastai's
         ClassificationInterpretation); ties keep confusion-matrix order."""

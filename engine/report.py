@@ -17,6 +17,7 @@ from engine.errors import RunNotFoundError
 from engine.evaluation import Evaluation, Prediction, round_robin
 from engine.events import format_seconds
 from engine.figures import METRICS, confusion_figure, curve_figure
+from engine.insight.flips import wins_text
 from engine.metrics import Metrics
 from engine.report_html import Figures, PhotoCard, page, paragraph, photo_grid, section, table
 from engine.run_record import Run
@@ -262,7 +263,7 @@ def _photos(evaluation: Evaluation, max_pixels: int) -> str:
     parts = []
     errors = evaluation.errors()
     for anchor, heading, rows, summary in (
-        ("fixed", "Photos training fixed", evaluation.wins(), evaluation.wins_text()),
+        ("fixed", "Photos training fixed", evaluation.wins(), wins_text(evaluation)),
         (
             "wrong",
             "Photos it still gets wrong",

@@ -5,7 +5,7 @@ import streamlit as st
 from engine.access import can_change
 from engine.demo import find_demo_run
 from engine.evaluation import round_robin
-from engine.insight.flips import load_flip_board
+from engine.insight.flips import load_flip_board, wins_text
 from engine.run_record import Run
 from engine.sample import sample_folder
 from engine.settings import Settings
@@ -39,7 +39,7 @@ def render_story(run: Run, pinned: bool, settings: Settings) -> None:
     if wins:
         st.subheader("Zero-shot wrong, trained model right")
         st.caption(
-            md(run.evaluation.wins_text())
+            md(wins_text(run.evaluation))
             + f" Here are {len(wins)}, taken from every class in turn."
         )
         render_grid([row_card(row) for row in wins], settings)

@@ -12,6 +12,7 @@ from engine.access import can_change
 from engine.data.scan import Dataset
 from engine.evaluation import Prediction, round_robin
 from engine.events import format_seconds
+from engine.insight.flips import wins_text
 from engine.jobs import JobManager
 from engine.mapping import auto_mapping
 from engine.run_record import Run
@@ -232,7 +233,7 @@ def draw_fixed(story: Story) -> None:
     if not wins:
         st.info("No test photo went from wrong (ImageNet model) to right (trained model).")
         return
-    st.markdown(md(run.evaluation.wins_text()))
+    st.markdown(md(wins_text(run.evaluation)))
     _photo_grid(wins, story)
     st.caption("Green frame: the trained model's answer is right; below it, what ImageNet said.")
 

@@ -97,6 +97,25 @@ def group_of(row: Prediction, named: frozenset[str]) -> str | None:
     return BROKEN if row.zero_shot_correct else BOTH_WRONG
 
 
+def wins_text(evaluation: Evaluation) -> str:
+    """How many test photos zero-shot got wrong and how many of those training put right,
+    split by the board's own rule (classes ImageNet names: 'fixed'; the others apart)."""
+    wrong = sum(row.zero_shot_correct is False for row in evaluation.predictions)
+    wins = evaluation.wins()
+    named = frozenset(evaluation.zero_shot.named_classes if evaluation.zero_shot else ())
+    cannot_name = sum(group_of(row, named) == CANNOT_NAME for row in wins)
+    text = (
+        f"The ImageNet model got {wrong} of the {len(evaluation.predictions)} test photos "
+        f"wrong; the trained model gets {len(wins)} of those right"
+    )
+    if not cannot_name:
+        return text + "."
+    return (
+        f"{text}: {len(wins) - cannot_name} of classes ImageNet names (the flip board's "
+        f"'fixed') and {cannot_name} of classes it has no word for."
+    )
+
+
 def flip_board(
     evaluation: Evaluation, losses: RecordedLosses | None = None, note: str | None = None
 ) -> FlipBoard | None:

@@ -18,6 +18,7 @@ from engine.evaluation import (
     predict_subset,
     round_robin,
 )
+from engine.insight.flips import wins_text
 from engine.metrics import ClassMetrics, Metrics, compute_metrics
 from engine.zero_shot import ZeroShotReport
 
@@ -145,7 +146,7 @@ def test_interpretation_errors_and_wins(pipeline_calls):
     assert [row.path for row in result.wins()] == [str(SUBSET.paths[1])]
     assert [row.path for row in result.select(true="a", only_errors=True)] == [str(SUBSET.paths[2])]
     wrong = sum(row.zero_shot_correct is False for row in result.predictions)
-    assert result.wins_text() == (
+    assert wins_text(result) == (
         f"The ImageNet model got {wrong} of the {len(SUBSET.paths)} test photos wrong; the "
         "trained model gets 1 of those right."
     )
