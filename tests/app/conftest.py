@@ -134,6 +134,11 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image_folder: Path)
     monkeypatch.setenv("TLAB_RUNS_DIR", str(env.runs_dir))
     monkeypatch.setenv("TLAB_UPLOADS_DIR", str(env.uploads_dir))
     monkeypatch.setenv("TLAB_ZERO_SHOT_MODEL", str(tmp_path / "no-model-here"))
+    # The Train form offers a backbone only when its weights can be had: a stand-in file,
+    # whatever the shell sets (the jobs are fake, so nothing loads it).
+    weights = tmp_path / "backbone.weights.h5"
+    weights.write_bytes(b"")
+    monkeypatch.setenv("TLAB_BACKBONE_WEIGHTS", str(weights))
     # No download reaches the network or the user's caches: empty Keras and Hub caches, and a
     # sample URL where nothing answers (the tests that download serve one on 127.0.0.1).
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
