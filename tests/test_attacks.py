@@ -28,7 +28,7 @@ from engine.export import export
 from engine.runs import RunStore
 from tests.conftest import write_image
 from tests.engine.test_runs import CLASSES, tiny_classifier
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, SHARED_MISSING, offline_defaults, shared_present
 from tests.support.runs import make_run
 
 BOMB_SIDE = 7000  # 49 MP, under the 50-MP limit; 16-bit gray
@@ -283,9 +283,13 @@ def test_a_nul_byte_in_a_cli_path_is_a_one_line_error(capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_predict_refuses_a_named_pipe_instead_of_hanging(tmp_path, capsys):
+def test_predict_refuses_a_named_pipe_instead_of_hanging(tmp_path, capsys, monkeypatch):
     from engine import cli
 
+    if not shared_present():
+        pytest.skip(SHARED_MISSING)
+    for name, value in offline_defaults().items():  # the real models, whatever the shell sets
+        monkeypatch.setenv(name, value)
     fifo = tmp_path / "photo.jpg"
     os.mkfifo(fifo)
     assert cli.main(["predict", str(fifo), "--runs-dir", str(tmp_path / "runs")]) == 1

@@ -21,7 +21,7 @@ from engine.settings import Settings
 from engine.train_lock import holder, training_lock
 from tests.conftest import write_class
 from tests.engine.test_faults import python_env, wait_for
-from tests.support.paths import FLOWERS, ROOT, SHARED_MISSING, shared_present
+from tests.support.paths import ROOT, SHARED_MISSING, offline_defaults, shared_present
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the lock uses flock")
 
@@ -91,7 +91,7 @@ def test_two_cli_trainings_into_one_folder_at_once_train_exactly_once(tmp_path):
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", "engine", "train", "--data", str(data), "--json"]
     command += ["--epochs", "1", "--runs-dir", str(runs)]
-    env = python_env(TLAB_DATA_DIR=str(FLOWERS))
+    env = python_env(**offline_defaults())  # whatever the shell sets: ../shared's models
     children = [
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
